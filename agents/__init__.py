@@ -1,0 +1,1 @@
+"""Built-in agent definitions (Markdown with YAML front matter), shipped as package data."""

@@ -1,0 +1,1 @@
+"""The built-in offline model: a litellm custom provider that plays scripted, deterministic sessions."""

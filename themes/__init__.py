@@ -1,0 +1,1 @@
+"""Built-in themes (TOML) and the app stylesheet, shipped as package data."""
