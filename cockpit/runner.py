@@ -191,7 +191,9 @@ class Runner:
             self.session.emit("task_updated", task_id=task_id, status="ready", agent=ts.task.agent)
 
     def _busy(self) -> int:
-        return sum(1 for tid in self._running if self.session.state.tasks[tid].status == "running")
+        """Tasks holding a slot: launched and not parked on a human's decision."""
+        parked = {d.task_id for d in self.session.state.decisions.values()}
+        return sum(1 for task_id in self._running if task_id not in parked)
 
     def _launch(self, task_id: str, work) -> None:
         self._running[task_id] = asyncio.create_task(self._guard(task_id, work), name=f"task {task_id}")
@@ -230,26 +232,28 @@ class Runner:
         self.session.emit("task_updated", task_id=task_id, status=status, agent=ts.task.agent, **extra)
 
     def _settled(self) -> Outcome | None:
-        """The outcome once nothing can move any more, else None."""
+        """The outcome once nothing can move any more, else None.
+
+        Headless, that is as soon as only human decisions are left. With a human at the controls, a failed or
+        cancelled task can still be retried, so only a fully done plan (or `stop`) ends the run.
+        """
         state = self.session.state
         parked = {d.task_id for d in state.decisions.values()}
         if any(task_id not in parked for task_id in self._running):
             return None  # some task is still at work
         statuses = state.status_map()
-        if state.plan_status != "approved":
-            if statuses.get(PLAN_TASK_ID) in ("failed", "cancelled"):
-                return Outcome("failed")
-            return None if self.interactive else Outcome("stopped", "awaiting_review")
         plan = state.plan_tasks
+        if state.plan_status == "approved" and all(statuses[t.id] == "done" for t in plan):
+            return Outcome("stopped", "budget") if self._budget_hit else Outcome("completed")
+        if self.interactive:
+            return None
+        if state.plan_status != "approved":
+            failed = statuses.get(PLAN_TASK_ID) in ("failed", "cancelled")
+            return Outcome("failed") if failed else Outcome("stopped", "awaiting_review")
         blocked = set(blocked_ids(plan, statuses))
         if any(statuses[t.id] not in TERMINAL and t.id not in blocked for t in plan):
-            # Headless, the policy has already answered every decision it will answer: the rest wait for a human.
-            return None if self.interactive else Outcome("stopped", "awaiting_review")
-        if self._budget_hit:
-            return Outcome("stopped", "budget")
-        if any(statuses[t.id] != "done" for t in plan):
-            return Outcome("failed")
-        return Outcome("completed")
+            return Outcome("stopped", "awaiting_review")  # the policy answered all it will; the rest is a human's
+        return Outcome("stopped", "budget") if self._budget_hit else Outcome("failed")
 
     # -- commands ----------------------------------------------------------------------------------------------
 
