@@ -135,6 +135,9 @@ class Runner:
                 await self._wake.wait()
             return self._stop
         finally:
+            # Whatever is still here is parked on a human or cut short by a stop: it carries on at resume,
+            # so its end here is not a cancellation.
+            self._quiet.update(self._running)
             for task in list(self._running.values()):
                 await cancel_and_wait(task)
 
@@ -247,13 +250,15 @@ class Runner:
             return Outcome("stopped", "budget") if self._budget_hit else Outcome("completed")
         if self.interactive:
             return None
+        if self._budget_hit:
+            return Outcome("stopped", "budget")
         if state.plan_status != "approved":
             failed = statuses.get(PLAN_TASK_ID) in ("failed", "cancelled")
             return Outcome("failed") if failed else Outcome("stopped", "awaiting_review")
         blocked = set(blocked_ids(plan, statuses))
         if any(statuses[t.id] not in TERMINAL and t.id not in blocked for t in plan):
             return Outcome("stopped", "awaiting_review")  # the policy answered all it will; the rest is a human's
-        return Outcome("stopped", "budget") if self._budget_hit else Outcome("failed")
+        return Outcome("failed")
 
     # -- commands ----------------------------------------------------------------------------------------------
 
