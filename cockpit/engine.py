@@ -6,6 +6,7 @@ Front ends (the TUI, headless) call `open_engine`, subscribe to `engine.session`
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from .agentdefs import AgentDef, load_agents
 from .config import Config, load_config
 from .journal import Journal, new_session_id
 from .llm import LLMClient, preflight
+from .offline.provider import RATE_ENV as OFFLINE_RATE_ENV, set_rate as set_offline_rate
 from .plan import PLAN_TASK_ID, PlanError, Task, parse_tasks
 from .runner import Outcome, Runner
 from .session import Session
@@ -92,6 +94,8 @@ def open_engine(
     config = config or load_config(workspace.root, config_path)
     agents, problems = load_agents(workspace.root)
     given_plan = read_plan_file(plan_file, agents) if plan_file is not None else None
+    if config.offline_rate is not None and OFFLINE_RATE_ENV not in os.environ:
+        set_offline_rate(config.offline_rate)  # the environment wins over the config, as everywhere
     journal = Journal(workspace.cockpit_dir / JOURNAL_FILE)
     if resume is not None:
         session_id = journal.latest_session() if resume == "latest" else resume
