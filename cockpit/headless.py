@@ -113,8 +113,19 @@ def _describe(e: Event) -> str | None:
     if t == "decision_requested" and e.get("kind") in ("change", "conflict"):
         return f"? {e.get('prompt')}"
     if t == "session_finished":
-        return f"● session {e.get('status')}: {e.get('summary')}"
+        return f"● session {e.get('status')}: {_summary_line(e.get('summary') or {})}"
     return None
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    tasks = ", ".join(f"{count} {status}" for status, count in (summary.get("tasks") or {}).items())
+    parts = [f"tasks: {tasks}", f"{summary.get('changes_applied', 0)} changes applied"]
+    if summary.get("changes_pending"):
+        parts.append(f"{summary['changes_pending']} awaiting review (cockpit resume)")
+    parts.append(f"{summary.get('tokens', 0):,} tokens, ${summary.get('cost_usd', 0):.2f}")
+    if summary.get("reason"):
+        parts.append(f"reason: {summary['reason']}")
+    return "; ".join(parts)
 
 
 async def run_headless(engine, *, approve: str = "none", as_json: bool = False, out: TextIO = sys.stdout) -> int:
