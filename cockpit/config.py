@@ -74,6 +74,7 @@ class Config:
     theme: str = "cockpit-dark"
     bell: bool = True
     improve_rounds: int = 2
+    review_each_change: bool = True     # [review] each_change: the reviewer checks every code change first
     commit_changes: bool = False
     deploy_command: str | None = None
     offline_rate: float | None = None
@@ -226,6 +227,7 @@ def config_from_table(data: dict[str, Any], sources: tuple[Path, ...] = ()) -> C
         theme=ui.get("theme", defaults.theme),
         bell=ui.get("bell", defaults.bell),
         improve_rounds=data.get("improve", {}).get("max_rounds", defaults.improve_rounds),
+        review_each_change=data.get("review", {}).get("each_change", defaults.review_each_change),
         commit_changes=data.get("git", {}).get("commit", defaults.commit_changes),
         deploy_command=data.get("deploy", {}).get("command"),
         offline_rate=float(offline_rate) if offline_rate is not None else None,

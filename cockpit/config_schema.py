@@ -138,6 +138,7 @@ SCHEMA = Table(
         "keys": MapOf(KEY, allowed_keys=tuple(DEFAULT_KEYS), key_kind="binding id"),
         "ui": Table({"theme": TEXT, "bell": BOOLEAN}),
         "improve": Table({"max_rounds": NON_NEGATIVE_INT}),
+        "review": Table({"each_change": BOOLEAN}),
         "git": Table({"commit": BOOLEAN}),
         "deploy": Table({"command": TEXT}),
         "offline": Table({"rate": POSITIVE_NUMBER}),

@@ -34,6 +34,8 @@ def approval_policy(mode: str, state) -> Any:
         if request.kind == "conflict":
             task = state.tasks.get(request.task_id)
             return {"approved": True} if task is not None and task.attempts <= MAX_CONFLICT_RETRIES else None
+        if request.kind == "change" and (request.payload.get("blocking_findings") or request.payload.get("tests_failing")):
+            return None  # a high or critical finding, or failing tests: a human must look
         return {"approved": True, "by": "--approve all"}
 
     return decide

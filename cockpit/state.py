@@ -40,6 +40,7 @@ class ChangeState:
     status: str = "pending"  # pending, approved, rejected, applied, conflicted
     reason: str = ""
     conflicted: list[str] = field(default_factory=list)
+    checks: dict[str, Any] = field(default_factory=dict)  # the engine's tests and review before the human
 
 
 @dataclass
@@ -147,7 +148,8 @@ class SessionState:
 
     def _on_change_proposed(self, e: Event) -> None:
         change = ChangeState(
-            e.get("change_id"), e.get("task_id"), list(e.get("files")), e.get("diff"), e.get("base"), e.get("commit")
+            e.get("change_id"), e.get("task_id"), list(e.get("files")), e.get("diff"), e.get("base"), e.get("commit"),
+            checks=e.get("checks") or {},
         )
         self.changes[change.change_id] = change
         self.tasks[change.task_id].change_id = change.change_id

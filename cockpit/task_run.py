@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from . import context
 from .agent_loop import AgentLoop
+from .checks import CheckResult, needs_review, needs_tests, parse_findings, review_brief
 from .plan import PLAN_TASK_ID, PlanError, parse_tasks
 from .policy import DEFAULT_POLICY
+from .testing import run_tests
 from .tools import ToolOutcome, Toolbox
 
 if TYPE_CHECKING:
     from .runner import Runner
 
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 class TaskRun:
@@ -43,9 +44,10 @@ class TaskRun:
         agent = runner.agents[ts.task.agent]
         model = runner.model_for(ts.task)
         self._emit_status("running", attempt=ts.attempts + 1, base=base, model=model)
-        self.loop = self._make_loop(agent, model, worktree)
+        self.loop = self._make_loop(agent, model, worktree, self._brief, self._engine_tool)
         for note in ts.feedback:
             self.loop.add_user_message(note)
+        rounds = 0
         while True:
             summary = await self.loop.run()
             if self.task_id == PLAN_TASK_ID:
@@ -57,7 +59,14 @@ class TaskRun:
             if commit is None:
                 self._emit_status("done", summary=summary)
                 return
-            if await self.review_change(self._propose(base, commit, summary)):
+            diff = await runner.git(runner.workspace.diff, base, commit)
+            checks = await self._check(worktree, commit, diff)
+            if checks.needs_improvement() and rounds < runner.config.improve_rounds:
+                rounds += 1
+                self.loop.add_user_message(checks.improve_message(rounds, runner.config.improve_rounds))
+                self._emit_status("running", improve_round=rounds)
+                continue
+            if await self.review_change(self._propose(base, commit, diff, summary, checks)):
                 return
 
     async def review_change(self, change_id: str) -> bool:
@@ -68,7 +77,7 @@ class TaskRun:
             decision = await self.session.decide(
                 "change", self.task_id,
                 f"Apply the change of {self.task_id} ({self.state.task.title}) to {', '.join(change.files)}?",
-                change_id=change_id,
+                change_id=change_id, **change.checks,
             )
             if not decision.get("approved"):
                 reason = decision.get("reason") or "no reason given"
@@ -107,14 +116,43 @@ class TaskRun:
         self._emit_status("running")
         return False
 
-    def _propose(self, base: str, commit: str, summary: str) -> str:
-        diff = self.runner.workspace.diff(base, commit)
+    def _propose(self, base: str, commit: str, diff, summary: str, checks: CheckResult) -> str:
         change_id = f"{self.task_id}.{sum(1 for c in self.session.state.changes.values() if c.task_id == self.task_id) + 1}"
         self.session.emit(
             "change_proposed", change_id=change_id, task_id=self.task_id, files=diff.files, diff=diff.diff,
-            base=base, commit=commit, binary=diff.binary, summary=summary,
+            base=base, commit=commit, binary=diff.binary, summary=summary, checks=checks.payload(),
         )
         return change_id
+
+    async def _check(self, worktree, commit: str, diff) -> CheckResult:
+        """The engine's own checks: run the tests on the change's tree, and have the reviewer read the diff."""
+        runner = self.runner
+        result = CheckResult()
+        if runner.test_command and needs_tests(diff.files):
+            await self.runner.wait_until_unpaused(self.task_id)
+            run = await run_tests(worktree, runner.test_command, timeout=runner.config.test_timeout)
+            result.tests = run
+            self.session.emit("tests_finished", task_id=self.task_id, tree=commit, by="engine", **run.to_event())
+        reviewer = runner.agents.get("reviewer")
+        if (runner.config.review_each_change and reviewer is not None and self.state.task.agent != "reviewer"
+                and needs_review(diff.files)):
+            result.findings = await self._review(worktree, reviewer, diff)
+        return result
+
+    async def _review(self, worktree, reviewer, diff) -> list[dict[str, Any]]:
+        state = self.session.state
+        task = self.state.task
+        found: list[dict[str, Any]] = []
+        brief = review_brief(state.goal, self.task_id, task.title, diff.files, diff.diff, state.shared_context)
+
+        async def engine_tool(name: str, args: dict[str, Any]) -> ToolOutcome:
+            if name == "report_findings":
+                return self._report_findings(args, found)
+            return await self._engine_tool(name, args)
+
+        loop = self._make_loop(reviewer, self.runner.model_for_agent(reviewer.name), worktree, lambda: brief, engine_tool)
+        await loop.run()
+        return found
 
     async def _plan_approved(self, summary: str) -> bool:
         if self.session.state.plan_status != "proposed":
@@ -124,7 +162,7 @@ class TaskRun:
 
     # -- pieces handed to the agent loop ---------------------------------------------------------------------
 
-    def _make_loop(self, agent, model: str, worktree) -> AgentLoop:
+    def _make_loop(self, agent, model: str, worktree, make_brief, engine_tool) -> AgentLoop:
         runner = self.runner
         config = runner.config
         policy = DEFAULT_POLICY.extended(allow=config.policy_allow, ask=config.policy_ask, deny=config.policy_deny)
@@ -134,8 +172,8 @@ class TaskRun:
         )
         return AgentLoop(
             session=self.session, task_id=self.task_id, agent=agent, model=model, llm=runner.llm, toolbox=toolbox,
-            system=context.system_prompt(agent.prompt, runner.instructions), make_brief=self._brief,
-            engine_tool=self._engine_tool, before_call=self._before_call,
+            system=context.system_prompt(agent.prompt, runner.instructions), make_brief=make_brief,
+            engine_tool=engine_tool, before_call=self._before_call,
         )
 
     def _brief(self) -> str:
@@ -168,19 +206,14 @@ class TaskRun:
         self.session.emit("plan_proposed", tasks=[t.to_dict() for t in tasks])
         return ToolOutcome(True, f"plan of {len(tasks)} tasks recorded; the human will review it. Now call finish.", f"{len(tasks)} tasks")
 
-    def _report_findings(self, args: dict[str, Any]) -> ToolOutcome:
-        raw = args.get("findings")
-        if not isinstance(raw, list):
-            return ToolOutcome(False, "error: findings must be a list of {severity, path, line, message}", "bad findings")
-        findings = []
-        for item in raw:
-            if not isinstance(item, dict) or str(item.get("severity", "")).lower() not in SEVERITIES:
-                return ToolOutcome(False, f"error: each finding needs severity in {SEVERITIES}, path, line, message", "bad findings")
-            findings.append({
-                "severity": str(item["severity"]).lower(), "path": str(item.get("path") or ""),
-                "line": int(item.get("line") or 0), "message": str(item.get("message") or ""),
-            })
+    def _report_findings(self, args: dict[str, Any], into: list[dict[str, Any]] | None = None) -> ToolOutcome:
+        try:
+            findings = parse_findings(args.get("findings"))
+        except ValueError as exc:
+            return ToolOutcome(False, f"error: {exc}", "bad findings")
         self.session.emit("findings_reported", task_id=self.task_id, findings=findings)
+        if into is not None:
+            into.extend(findings)
         return ToolOutcome(True, f"{len(findings)} findings recorded", f"{len(findings)} findings")
 
     def _emit_status(self, status: str, **extra: Any) -> None:

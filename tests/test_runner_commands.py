@@ -50,8 +50,10 @@ class Harness:
         self._waiters.append((predicate, future))
         return await asyncio.wait_for(future, WAIT)
 
-    def calls_of(self, task_id: str) -> list[dict]:
-        return [c for c in self.calls if c["metadata"]["cockpit_task"] == task_id]
+    def calls_of(self, task_id: str, role: str | None = None) -> list[dict]:
+        """Model calls made for a task; by its own agent only when `role` is given (the reviewer also calls)."""
+        return [c for c in self.calls if c["metadata"]["cockpit_task"] == task_id
+                and (role is None or c["metadata"]["cockpit_role"] == role)]
 
     def status(self, task_id: str) -> str:
         return self.session.state.tasks[task_id].status
@@ -92,7 +94,7 @@ async def test_rejected_change_leaves_file_and_reason_reaches_agent(demo):
     await h.wait_for(lambda e: e.type == "change_proposed" and e.get("task_id") == "t1" and e.seq > request.seq)
     after = {f: (demo / f).read_bytes() if (demo / f).exists() else None for f in change.files}
     assert after == before
-    last_call = h.calls_of("t1")[-1]["messages"]
+    last_call = h.calls_of("t1", "coder")[-1]["messages"]
     assert any("escape spreadsheet formulas in cells" in str(m.get("content")) for m in last_call if m["role"] == "user")
     h.runner.stop()
     await run
@@ -104,9 +106,9 @@ async def test_edited_brief_and_context_reach_the_next_model_call(demo):
     await h.wait_for(on("tool_called", task_id="t1"))
     h.runner.edit_task("t1", description="Use the csv module. NOTE-FROM-THE-HUMAN")
     h.runner.edit_context("SHARED-NOTE: keep functions small")
-    count = len(h.calls_of("t1"))
-    await h.wait_for(lambda e: e.type == "usage" and e.get("task_id") == "t1" and len(h.calls_of("t1")) > count)
-    brief = h.calls_of("t1")[count]["messages"][1]["content"]
+    count = len(h.calls_of("t1", "coder"))
+    await h.wait_for(lambda e: e.type == "usage" and e.get("task_id") == "t1" and len(h.calls_of("t1", "coder")) > count)
+    brief = h.calls_of("t1", "coder")[count]["messages"][1]["content"]
     assert "NOTE-FROM-THE-HUMAN" in brief and "SHARED-NOTE: keep functions small" in brief
     h.runner.stop()
     await run
@@ -119,7 +121,7 @@ async def test_reassign_restarts_the_task_with_the_chosen_agent_and_model(demo):
     await h.runner.reassign("t2", agent="coder", model="offline/second-opinion")
     await h.wait_for(lambda e: e.type == "task_updated" and e.get("task_id") == "t2" and e.get("model") == "offline/second-opinion")
     await h.wait_for(on("task_updated", task_id="t2", status="done"))
-    assert h.calls_of("t2")[-1]["model"] == "offline/second-opinion"
+    assert h.calls_of("t2", "coder")[-1]["model"] == "offline/second-opinion"
     assert h.session.state.tasks["t2"].task.model == "offline/second-opinion"
     await asyncio.wait_for(run, WAIT)
     assert h.events[-1].get("status") == "completed"
