@@ -1,0 +1,227 @@
+"""The Textual front end: wires an `Engine` to the main screen and runs it on the app's own event loop.
+
+The engine runs as a worker of the app (`await engine.run()`), so its events arrive on the same loop; the app
+subscribes before starting it, turns each event into a `Journaled` message, and the main screen renders state.
+Quitting stops the runner with reason "interrupted", which leaves the session resumable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import Worker
+
+from cockpit.app_actions import COMMANDS, KEYS
+from cockpit.app_screen import MainScreen
+from cockpit.config import user_config_dir
+from cockpit.headless import exit_code
+from cockpit.runner import Outcome
+from cockpit.ui_themes import DEFAULT_THEME, register_themes
+from cockpit.widgets.dialogs import ConfirmQuit, GoalPrompt
+from cockpit.widgets.summary import SummaryScreen, summary_markdown
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from cockpit.engine import Engine
+    from cockpit.events import Event
+
+STYLESHEET = Path(str(resources.files("cockpit.themes") / "cockpit.tcss"))  # package data, also when installed
+INTERRUPTED = 130
+USAGE_ERROR = 2
+QUIT_WAIT_SECONDS = 15.0  # how long quitting waits for the runner to stop its tasks before leaving anyway
+
+
+class Journaled(Message):
+    """The engine journaled an event (events reach the UI only once they are durable)."""
+
+    def __init__(self, event: "Event") -> None:
+        self.event = event
+        super().__init__()
+
+
+class CockpitApp(App[int]):
+    """The cockpit: one engine, one main screen, dialogs on top."""
+
+    CSS_PATH = STYLESHEET
+    TITLE = "cockpit"
+    BINDINGS = [Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False, priority=True)]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, engine: "Engine", *, ask_goal: bool = False, run_engine: bool = True,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.engine = engine
+        self.ask_goal = ask_goal
+        self.run_engine = run_engine
+        self.clock = clock
+        self.outcome: Outcome | None = None
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.quitting = False
+        self._engine_worker: Worker[None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._live = False  # False while replaying the journal: no toasts or bells for old decisions
+        self.main_screen: MainScreen  # made by get_default_screen, when Textual asks for it
+
+    def get_default_screen(self) -> "Screen":
+        self.main_screen = MainScreen(self.engine)
+        return self.main_screen
+
+    def on_mount(self) -> None:
+        self._apply_config()
+
+    def on_main_screen_ready(self, _message: MainScreen.Ready) -> None:
+        self._replay_journal()
+        self._unsubscribe = self.engine.session.subscribe(self._on_engine_event)
+        self._live = True
+        self.set_interval(1.0, self._tick)
+        if self.ask_goal:
+            self.push_screen(GoalPrompt(), self._goal_given)
+        elif self.run_engine:
+            self.start_engine()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def _apply_config(self) -> None:
+        config = self.engine.config
+        problems = register_themes(self, user_config_dir() / "themes")
+        if config.theme in self.available_themes:
+            self.theme = config.theme
+        else:
+            problems.append(f"theme {config.theme!r} not found; using {DEFAULT_THEME}")
+            self.theme = DEFAULT_THEME
+        self.set_keymap({**KEYS, **config.key_bindings()})  # KEYS adds the ids DEFAULT_KEYS lacks
+        for problem in problems:
+            self.notify(problem, title="Theme", severity="warning", timeout=10)
+
+    def _replay_journal(self) -> None:
+        """A resumed session shows what happened before (streams are bounded, so this stays cheap)."""
+        for event in self.engine.journal.events(self.engine.session.session_id):
+            self._route(event)
+
+    # -- the engine ----------------------------------------------------------------------------------------------
+
+    def _goal_given(self, goal: str | None) -> None:
+        if not goal:
+            self.exit(return_code=INTERRUPTED)
+            return
+        self.engine.start["goal"] = goal
+        self.start_engine()
+
+    def start_engine(self) -> None:
+        self._engine_worker = self.run_worker(self._run_engine(), name="engine", group="engine")
+
+    async def _run_engine(self) -> None:
+        from cockpit.llm import LLMError
+
+        try:
+            await self.engine.preflight()
+            self.outcome = await self.engine.run()
+        except LLMError as exc:
+            code = USAGE_ERROR if exc.kind in ("auth", "model", "bad_request") else 1
+            self.exit(return_code=code, message=f"cockpit: error: {exc}")
+
+    def _on_engine_event(self, event: "Event") -> None:
+        # Called inside the engine's emit: never do UI work here, only queue it.
+        self.post_message(Journaled(event))
+
+    def on_journaled(self, message: Journaled) -> None:
+        if self.main_screen.is_mounted:  # events still come in while the app shuts down
+            self._route(message.event)
+
+    def _route(self, event: "Event") -> None:
+        if event.type == "session_started":
+            self.started_at, self.finished_at = event.ts, None
+        self.main_screen.apply_event(event)
+        if not self._live:
+            return
+        if event.type == "decision_requested":
+            self._announce(event)
+        elif event.type == "session_finished":
+            self.finished_at = event.ts
+            self._session_finished(event)
+
+    def _announce(self, event: "Event") -> None:
+        self.notify(event.get("prompt") or "", title="Needs you", severity="warning", timeout=6)
+        if self.engine.config.bell:
+            self.bell()
+
+    def _session_finished(self, event: "Event") -> None:
+        self.outcome = self.outcome or Outcome(event.get("status"), (event.get("summary") or {}).get("reason", ""))
+        if self.quitting:
+            return
+        text = summary_markdown(event.get("status"), event.get("summary") or {}, self.engine.session.state, self.elapsed())
+        self.push_screen(SummaryScreen(text), self._summary_closed)
+
+    def _summary_closed(self, choice: str | None) -> None:
+        if choice == "quit":
+            self.exit(return_code=self.final_code())
+
+    def final_code(self) -> int:
+        return exit_code(self.outcome) if self.outcome is not None else INTERRUPTED
+
+    def elapsed(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or self.clock()) - self.started_at
+
+    def _tick(self) -> None:
+        if self.started_at is not None and self.finished_at is None:
+            self.main_screen.sync_header()
+
+    # -- quitting ------------------------------------------------------------------------------------------------
+
+    @work(group="quit", exclusive=True)
+    async def action_quit(self) -> None:
+        """Quit; with agents at work, ask first. The runner stops with "interrupted": the session stays resumable."""
+        state = self.engine.session.state
+        if state.finished is not None or self._engine_worker is None:
+            self.exit(return_code=self.final_code())
+            return
+        running = [task_id for task_id, ts in state.tasks.items() if ts.status == "running"]
+        if running:
+            message = (f"{len(running)} agent(s) are at work ({', '.join(running)}). Quit anyway? "
+                       "What they were doing restarts when you run `cockpit resume`.")
+            if not await self.push_screen_wait(ConfirmQuit(message)):
+                return
+        self.quitting = True
+        self.engine.runner.stop("interrupted")
+        try:
+            await asyncio.wait_for(self._engine_worker.wait(), QUIT_WAIT_SECONDS)
+        except Exception:  # noqa: BLE001 - a slow or failed stop must not keep the user in the app
+            pass
+        self.exit(return_code=self.final_code())
+
+    # -- the command palette -------------------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: "Screen") -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return
+        keymap = {**KEYS, **self.engine.config.key_bindings()}
+        for binding_id, action, label, description, _shown in COMMANDS:
+            name = action.removeprefix("app.")
+            if binding_id == "quit" or screen.check_action(name, ()) is False:
+                continue
+            key = keymap.get(binding_id, "").split(",")[0]
+            shown_key = self.get_key_display(Binding(key, "")) if key else ""
+            yield SystemCommand(label, f"{description}  [{shown_key}]", partial(screen.run_action, action))
+
+
+def run_app(engine: "Engine", ask_goal: bool = False, **options: Any) -> int:
+    """Run the cockpit on `engine` until the user quits; the exit code of the CLI contract."""
+    app = CockpitApp(engine, ask_goal=ask_goal, **options)
+    app.run()
+    return app.return_code if app.return_code is not None else app.final_code()
