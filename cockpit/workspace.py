@@ -22,8 +22,7 @@ from typing import Iterable, Iterator
 import git
 from gitdb import IStream
 
-from cockpit import paths
-from cockpit.gitdiff import build_patch, parse_hunks
+from cockpit.apply import ApplyResult, ChangeApplier
 
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "cockpit", "GIT_AUTHOR_EMAIL": "cockpit@localhost",
@@ -36,7 +35,6 @@ JUNK_PATHSPECS = tuple(
                     ".venv/**", "node_modules/**", ".tox/**")
 )
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _TEXT_PROBE = 8000  # git's own binary heuristic: a NUL byte in the first 8000 bytes
 
 
@@ -49,13 +47,6 @@ class ChangeDiff:
     files: list[str]
     diff: str
     binary: list[str]
-
-
-@dataclass
-class ApplyResult:
-    applied: list[str]
-    conflicted: list[str]
-    snapshot: str | None  # the commit holding the prior content (refs/cockpit/snapshots/<change_id>)
 
 
 @dataclass(frozen=True)
@@ -73,6 +64,9 @@ class _State:
     @property
     def binary(self) -> bool:
         return b"\0" in self.data[:_TEXT_PROBE]
+
+
+_CONFLICT = _State("conflict", b"")  # what _merged_state answers when a path takes a human
 
 
 @dataclass
@@ -115,6 +109,7 @@ class Workspace:
         # One git conversation at a time: gitpython's persistent cat-file processes are not thread-safe.
         self._lock = threading.RLock()
         self._exclude_cockpit_dir()
+        self.applier = ChangeApplier(self)  # hunk selection, apply and undo (cockpit/apply.py)
 
     # -- git plumbing -------------------------------------------------------------------------------------------
 
@@ -139,15 +134,17 @@ class Workspace:
         sha = self._git("rev-parse", "--verify", "-q", revision, check=False)
         return sha or None
 
-    def _commit_tree(self, tree: str, message: str, parents: Iterable[str] = ()) -> str:
+    def _commit_tree(self, tree: str, message: str, parents: Iterable[str] = (), env: dict | None = None) -> str:
         parent_args = [arg for parent in parents for arg in ("-p", parent)]
-        return self._git("commit-tree", tree, *parent_args, "--no-gpg-sign", "-m", message, env=_IDENTITY)
+        return self._git("commit-tree", tree, *parent_args, "--no-gpg-sign", "-m", message,
+                         env={**_IDENTITY, **(env or {})})
 
     def _store_blob(self, data: bytes) -> str:
         return self.repo.odb.store(IStream("blob", len(data), io.BytesIO(data))).hexsha.decode()
 
-    def _read_blob(self, sha: str) -> bytes:
-        return self.repo.odb.stream(bytes.fromhex(sha)).read()
+    def read_blob(self, sha: str) -> bytes:
+        with self._lock:
+            return self.repo.odb.stream(bytes.fromhex(sha)).read()
 
     @contextlib.contextmanager
     def _temp_index(self, seed: Path | None = None) -> Iterator[dict]:
@@ -255,10 +252,22 @@ class Workspace:
             self._git("update-ref", "-m", "cockpit: record change", "HEAD", sha, head, cwd=worktree)
             return sha
 
-    def diff(self, base: str, commit: str) -> ChangeDiff:
-        common = ["--no-color", "--no-ext-diff", "--no-renames", "--no-relative", base, commit]
+    # What shapes hunks is pinned, so the hunks a person toggles are the hunks select_hunks finds, whatever the
+    # user's diff settings; no textconv, so the text is a patch git can apply.
+    _DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-relative",
+                     "--inter-hunk-context=0", "--diff-algorithm=myers", "--indent-heuristic")
+
+    def patch_text(self, base: str, commit: str) -> str:
+        """`git diff base commit` as a patch; undecodable bytes kept as surrogates so it applies byte for byte."""
         with self._lock:
-            text = self._git_bytes("diff", "--src-prefix=a/", "--dst-prefix=b/", *common)
+            text = self._git_bytes("-c", "diff.suppressBlankEmpty=false", "diff", "--src-prefix=a/",
+                                   "--dst-prefix=b/", "-U3", *self._DIFF_OPTIONS, base, commit)
+        return text.decode("utf-8", "surrogateescape")
+
+    def diff(self, base: str, commit: str) -> ChangeDiff:
+        common = [*self._DIFF_OPTIONS, base, commit]
+        text = self.patch_text(base, commit).encode("utf-8", "surrogateescape")
+        with self._lock:
             numstat = self._git_bytes("diff", "--numstat", "-z", *common)
         files, binary = [], []
         for record in numstat.decode("utf-8", "surrogateescape").split("\0"):
@@ -270,75 +279,109 @@ class Workspace:
         return ChangeDiff(files=files, diff=text.decode("utf-8", "replace"), binary=binary)
 
     def select_hunks(self, base: str, commit: str, keep: Iterable[tuple[str, int]], message: str = "") -> str | None:
-        """A commit on top of `base` holding only the kept hunks of base..commit, or None if none are kept.
+        """A commit on top of `base` holding only the kept (path, hunk index) pairs of base..commit (apply.py)."""
+        return self.applier.select_hunks(base, commit, keep, message)
 
-        `keep` holds (path, hunk index) pairs as numbered by gitdiff.parse_hunks; a file without hunks (binary,
-        empty, mode change only) is kept whole with index 0, and a file with every hunk kept is taken whole.
+    # -- comparing with the user's tree, rebasing ---------------------------------------------------------------
+
+    def tree_blobs(self, commit: str, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(mode, object sha) of each of `paths` that `commit` holds; paths it does not hold are left out."""
+        wanted, found = sorted(set(paths)), {}
+        with self._lock:
+            for start in range(0, len(wanted), 500):  # stay far below the argument length limit
+                chunk = wanted[start : start + 500]
+                out = self._git_bytes("--literal-pathspecs", "ls-tree", "-z", commit, "--", *chunk)
+                for record in out.decode("utf-8", "surrogateescape").split("\0"):
+                    meta, _, path = record.partition("\t")
+                    if path in chunk:
+                        mode, _kind, sha = meta.split(" ")
+                        found[path] = (mode, sha)
+        return found
+
+    def working_file(self, path: str) -> tuple[str, bytes] | None:
+        """The user's `path` as (git mode, raw bytes or a symlink's target), None when nothing is there.
+
+        A folder in the way, or a path under a symlinked folder (never read: it leads out of the repo), is ("?", b"").
         """
-        keep = set(keep)
-        files = parse_hunks(self.diff(base, commit).diff)
-        with self._lock, self._temp_index() as env:
-            self._git("read-tree", base, env=env)
-            partial = []
-            for file in files:
-                kept = {index for path, index in keep if path == file.path}
-                if not kept:
-                    continue
-                if not file.hunks or kept >= set(range(len(file.hunks))):
-                    self._take_whole_file(commit, file.path, env)
-                else:
-                    partial.append(build_patch([file], {(file.path, index) for index in kept}))
-            if partial:
-                patch = Path(env["GIT_INDEX_FILE"]).with_name("selected.patch")
-                patch.write_text("".join(partial), encoding="utf-8", errors="surrogateescape")
-                self._git("apply", "--cached", "--whitespace=nowarn", str(patch), env=env)
-            tree = self._git("write-tree", env=env)
-        if tree == self._git("rev-parse", f"{base}^{{tree}}"):
-            return None
-        return self._commit_tree(tree, message or f"cockpit: selected hunks of {commit[:12]}", [base])
+        state = self._user_state(path)
+        if isinstance(state, str):
+            return ("?", b"")
+        return None if state is None else (state.git_mode, state.data)
 
-    def _take_whole_file(self, commit: str, path: str, env: dict) -> None:
-        entry = self._git("ls-tree", "-z", commit, "--", path).rstrip("\0")
-        if entry:
-            mode, _, rest = entry.partition(" ")
-            sha = rest.split("\t", 1)[0].split(" ")[1]
-            self._git("update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}", env=env)
-        else:
-            self._git("update-index", "--force-remove", "--", path, env=env)
+    def working_blobs(self, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(mode, blob sha) of the user's `paths` as `git add` would store them (filters applied), comparable with
+        tree_blobs; paths with nothing there are left out, and what working_file reads as "?" is ("?", "")."""
+        found: dict[str, tuple[str, str]] = {}
+        regular: list[str] = []
+        with self._lock:
+            for path in sorted(set(paths)):
+                state = self._user_state(path)
+                if isinstance(state, str):
+                    found[path] = ("?", "")
+                elif state is not None and state.kind == "link":  # hash-object would follow the link
+                    found[path] = (state.git_mode, self._store_blob(state.data))
+                elif state is not None:
+                    found[path] = (state.git_mode, "")
+                    regular.append(path)
+            for start in range(0, len(regular), 500):
+                chunk = regular[start : start + 500]
+                out = self._git("hash-object", "--", *chunk, check=False).split("\n")
+                if len(out) != len(chunk):  # a file went away meanwhile: ask one by one
+                    out = [self._git("hash-object", "--", path, check=False) for path in chunk]
+                for path, sha in zip(chunk, out):
+                    if sha:
+                        found[path] = (found[path][0], sha)
+                    else:
+                        del found[path]
+        return found
+
+    def merge_onto(self, base: str, commit: str, onto: str, message: str) -> tuple[str | None, list[str]]:
+        """Re-apply base..commit on top of commit `onto`, 3-way per file exactly as apply_change merges, in git
+        objects only: no file of the user's is read or written.
+
+        Returns (the new commit, kept by refs/cockpit/rebased/<sha>, []) or (None, the conflicted paths); the
+        commit is None too when `onto` already holds the whole change.
+        """
+        with self._lock:
+            entries = self._raw_changes(base, commit)
+            there = self.tree_blobs(onto, [entry[0] for entry in entries])
+            merged: dict[str, _State | None] = {}
+            conflicted = []
+            for path, old_mode, old_sha, new_mode, new_sha in entries:
+                current = self._blob_state(*there[path]) if path in there else None
+                old, new = self._blob_state(old_mode, old_sha), self._blob_state(new_mode, new_sha)
+                state = self._merged_state(current, old, new)
+                if state is _CONFLICT:
+                    conflicted.append(path)
+                else:
+                    merged[path] = state
+            if conflicted:
+                return None, conflicted
+            with self._temp_index() as env:
+                self._git("read-tree", onto, env=env)
+                for path, state in merged.items():
+                    if state is None:
+                        self._git("update-index", "--force-remove", "--", path, env=env)
+                    else:
+                        info = f"{state.git_mode},{self._store_blob(state.data)},{path}"
+                        self._git("update-index", "--add", "--cacheinfo", info, env=env)
+                tree = self._git("write-tree", env=env)
+            if tree == self._git("rev-parse", f"{onto}^{{tree}}"):
+                return None, []
+            sha = self._commit_tree(tree, message, [onto])
+            self._git("update-ref", f"refs/cockpit/rebased/{sha}", sha)  # kept from gc, like the bases
+            return sha, []
 
     # -- applying to the user's tree ----------------------------------------------------------------------------
 
     def apply_change(self, change_id: str, base: str, commit: str) -> ApplyResult:
-        """Apply base..commit to the user's working tree, 3-way per file, all or nothing, after a snapshot."""
-        check_id(change_id, "change id")
-        with self._lock:
-            return self._apply_between(change_id, base, commit)
+        """Apply base..commit to the user's working tree, 3-way per file, all or nothing, after a snapshot;
+        calling it again for the same change finishes an apply that was cut short (apply.py)."""
+        return self.applier.apply(check_id(change_id, "change id"), base, commit)
 
     def undo_change(self, change_id: str) -> ApplyResult:
         """Put back what an applied change replaced, 3-way too: edits the user made since are never discarded."""
-        check_id(change_id, "change id")
-        with self._lock:
-            before = self._rev(f"refs/cockpit/snapshots/{change_id}")
-            after = self._rev(f"refs/cockpit/applied/{change_id}")
-            if not (before and after):
-                raise ValueError(f"no applied change {change_id!r} to undo")
-            return self._apply_between(f"{change_id}.undo", after, before)
-
-    def _apply_between(self, snapshot_id: str, base: str, commit: str) -> ApplyResult:
-        entries = self._raw_changes(base, commit)
-        writes, conflicted = [], []
-        for path, old_mode, old_sha, new_mode, new_sha in entries:
-            write = self._plan_file(path, self._blob_state(old_mode, old_sha), self._blob_state(new_mode, new_sha))
-            if write is None:
-                conflicted.append(path)
-            elif write.before != write.after:
-                writes.append(write)
-        files = [entry[0] for entry in entries]
-        if conflicted:
-            return ApplyResult(applied=[], conflicted=conflicted, snapshot=None)
-        snapshot = self._snapshot_writes(snapshot_id, base, commit, writes)
-        self._perform(writes)
-        return ApplyResult(applied=files, conflicted=[], snapshot=snapshot)
+        return self.applier.undo(check_id(change_id, "change id"))
 
     def _raw_changes(self, base: str, commit: str) -> list[tuple[str, str, str, str, str]]:
         raw = self._git_bytes("diff", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-relative", base, commit)
@@ -354,7 +397,7 @@ class Workspace:
             return None
         if mode not in ("100644", "100755", "120000"):
             return _State("submodule", sha.encode())  # never applied: always a conflict
-        return _State("link" if mode == "120000" else "file", self._read_blob(sha), mode == "100755")
+        return _State("link" if mode == "120000" else "file", self.read_blob(sha), mode == "100755")
 
     def _user_state(self, path: str) -> _State | None | str:
         """The user's current content at `path`; a string explains why the path cannot be written safely."""
@@ -374,25 +417,24 @@ class Workspace:
             return "a folder or special file is in the way"
         return None
 
-    def _plan_file(self, path: str, base: _State | None, new: _State | None) -> _Write | None:
-        """What to write at `path`, or None for a conflict. Nobody's bytes are ever dropped."""
-        current = self._user_state(path)
-        if isinstance(current, str) or "submodule" in (getattr(base, "kind", ""), getattr(new, "kind", "")):
-            return None
+    def _merged_state(self, current: _State | None, base: _State | None, new: _State | None) -> _State | None:
+        """The 3-way result for one path (None: no file), or _CONFLICT when it takes a human."""
+        if "submodule" in (getattr(current, "kind", ""), getattr(base, "kind", ""), getattr(new, "kind", "")):
+            return _CONFLICT
         if current == new:
-            return _Write(path, current, current)  # the user already has it
+            return current  # the other side already has it
         if current == base:
-            return _Write(path, current, new)
+            return new
         if current is None or base is None or new is None:
-            return None  # added on both sides differently, or deleted on one side and edited on the other
+            return _CONFLICT  # added on both sides differently, or deleted on one side and edited on the other
         if "link" in (current.kind, base.kind, new.kind) or current.binary or base.binary or new.binary:
-            return None
+            return _CONFLICT
         merged = self._merge_text(current.data, base.data, new.data)
         if merged is None:
-            return None
+            return _CONFLICT
         # The change's mode wins only where the user kept the base's mode.
         executable = new.executable if current.executable == base.executable else current.executable
-        return _Write(path, current, _State("file", merged, executable))
+        return _State("file", merged, executable)
 
     def _merge_text(self, current: bytes, base: bytes, new: bytes) -> bytes | None:
         with tempfile.TemporaryDirectory(dir=self._tmp_dir) as tmp:
@@ -406,37 +448,3 @@ class Workspace:
                 strip_newline_in_stdout=False,
             )
         return out if status == 0 else None
-
-    def _snapshot_writes(self, snapshot_id: str, base: str, commit: str, writes: list[_Write]) -> str:
-        """Two commits: the prior content of every written path (the snapshot), and what we are about to write."""
-        before = {w.path: w.before for w in writes if w.before is not None}
-        after = {w.path: w.after for w in writes if w.after is not None}
-        message = f"cockpit: snapshot before applying {snapshot_id}\n\nbase {base}\nchange {commit}\n"
-        before_sha = self._commit_tree(self._tree_of(before) if before else _EMPTY_TREE, message)
-        after_sha = self._commit_tree(self._tree_of(after) if after else _EMPTY_TREE,
-                                      f"cockpit: applied {snapshot_id}", [before_sha])
-        self._git("update-ref", f"refs/cockpit/snapshots/{snapshot_id}", before_sha)
-        self._git("update-ref", f"refs/cockpit/applied/{snapshot_id}", after_sha)
-        return before_sha
-
-    def _perform(self, writes: list[_Write]) -> None:
-        """Write every file atomically; if one write fails, put back the ones already written."""
-        done: list[_Write] = []
-        try:
-            for write in sorted(writes, key=lambda w: w.after is not None):  # deletions first
-                self._write_state(write.path, write.after)
-                done.append(write)
-        except BaseException:
-            for write in reversed(done):
-                with contextlib.suppress(OSError):
-                    self._write_state(write.path, write.before)
-            raise
-
-    def _write_state(self, path: str, state: _State | None) -> None:
-        target = self.root / path
-        if state is None:
-            paths.remove_file(target, stop_at=self.root)
-        elif state.kind == "link":
-            paths.symlink_atomic(target, os.fsdecode(state.data))
-        else:
-            paths.write_atomic(target, state.data, executable=state.executable)
