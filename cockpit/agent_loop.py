@@ -45,11 +45,16 @@ class AgentLoop:
 
     def __post_init__(self) -> None:
         self.history: list[dict[str, Any]] = []
+        self._notes: list[str] = []  # notes that arrive mid-turn wait here, so tool results stay next to their calls
         self.tools = schemas_for(list(self.agent.tools) if self.agent.tools is not None else None)
         self.allowed = {schema["function"]["name"] for schema in self.tools}
 
     def add_user_message(self, text: str) -> None:
         self.history.append({"role": "user", "content": text})
+
+    def add_note(self, text: str) -> None:
+        """A note for the agent's next call (the user edited a file it works on), safe to add at any moment."""
+        self._notes.append(text)
 
     async def run(self) -> str:
         """Run until the agent calls finish; return its summary."""
@@ -77,6 +82,8 @@ class AgentLoop:
         from .llm import LLMError
 
         await self.before_call()
+        while self._notes:
+            self.add_user_message(self._notes.pop(0))
         brief = self.make_brief()
         context.fit_to_window(self.system, brief, self.history, self.window_tokens)
         on_text = lambda text: self.session.stream_text(self.task_id, self.agent.name, text)  # noqa: E731

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker
 
-from cockpit.app_actions import COMMANDS, KEYS
+from cockpit.app_actions import COMMANDS
 from cockpit.app_screen import MainScreen
 from cockpit.config import user_config_dir
 from cockpit.headless import exit_code
@@ -102,7 +102,7 @@ class CockpitApp(App[int]):
         else:
             problems.append(f"theme {config.theme!r} not found; using {DEFAULT_THEME}")
             self.theme = DEFAULT_THEME
-        self.set_keymap({**KEYS, **config.key_bindings()})  # KEYS adds the ids DEFAULT_KEYS lacks
+        self.set_keymap(config.key_bindings())
         for problem in problems:
             self.notify(problem, title="Theme", severity="warning", timeout=10)
 
@@ -117,7 +117,7 @@ class CockpitApp(App[int]):
         if not goal:
             self.exit(return_code=INTERRUPTED)
             return
-        self.engine.start["goal"] = goal
+        self.engine.set_goal(goal)
         self.start_engine()
 
     def start_engine(self) -> None:
@@ -210,7 +210,7 @@ class CockpitApp(App[int]):
         yield from super().get_system_commands(screen)
         if not isinstance(screen, MainScreen):
             return
-        keymap = {**KEYS, **self.engine.config.key_bindings()}
+        keymap = self.engine.config.key_bindings()
         for binding_id, action, label, description, _shown in COMMANDS:
             name = action.removeprefix("app.")
             if binding_id == "quit" or screen.check_action(name, ()) is False:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from cockpit.engine import Engine
     from cockpit.state import Decision, SessionState
 
-NEXT_DECISION_KEY = "ctrl+n"  # binding id "next_decision": not in DEFAULT_KEYS yet (see the report to the lead)
 TERMINAL = ("done", "failed", "cancelled")
 
 # (binding id, action, footer label, palette/help description, shown in the footer)
@@ -47,9 +46,9 @@ COMMANDS: list[tuple[str, str, str, str, bool]] = [
     ("quit", "app.quit", "Quit", "Quit; the session can be resumed with `cockpit resume`", True),
     ("next_decision", "next_decision", "Next", "Jump to the next decision that needs you", True),
 ]
-KEYS = {**DEFAULT_KEYS, "next_decision": NEXT_DECISION_KEY}
+
 COCKPIT_BINDINGS = [
-    Binding(KEYS[binding_id], action, label, show=shown, id=binding_id, tooltip=description)
+    Binding(DEFAULT_KEYS[binding_id], action, label, show=shown, id=binding_id, tooltip=description)
     for binding_id, action, label, description, shown in COMMANDS
 ]
 EDIT_CONTEXT_HELP = "Every agent reads this with its brief, on its next model call. Use it for conventions and constraints."
@@ -251,7 +250,7 @@ class CockpitActions:
             self.notify("That task has no output yet.")
 
     def action_help(self) -> None:
-        keymap = {**KEYS, **self.engine.config.key_bindings()}
+        keymap = self.engine.config.key_bindings()
         keys = [(" ".join(self.app.get_key_display(Binding(key, "")) for key in keymap[bid].split(",")), description)
                 for bid, _action, _label, description, _shown in COMMANDS]
         keys.append((self.app.get_key_display(Binding(keymap["palette"].split(",")[0], "")), "Open the command palette"))

@@ -186,11 +186,7 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
         change_id = decision.payload.get("change_id")
         if change_id:
             self.query_one("#bottom", TabbedContent).active = "changes-tab"
-            change_list = self.query_one(ChangesPane).query_one("#change-list", OptionList)
-            try:
-                change_list.highlighted = change_list.get_option_index(change_id)
-            except Exception:  # noqa: BLE001 - the list has not caught up with the new change yet
-                pass
+            self.query_one(ChangesPane).select_change(change_id)
 
     def target_decision(self) -> "Decision | None":
         """The decision `a` and `x` answer: the plan first, then what has focus, then the selected task's."""

@@ -32,6 +32,8 @@ def _headless(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="with --headless: one JSON event per line on stdout")
     parser.add_argument("--approve", choices=("all", "none"), default="none",
                         help="with --headless: apply every change (all) or leave them for review (none, default)")
+    parser.add_argument("--allow-deploy", dest="allow_deploy", action="store_true",
+                        help="with --headless --approve all: run the [deploy] command once the session completes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +172,7 @@ async def _run_headless(engine, args) -> int:
     from .headless import run_headless
 
     await engine.preflight()
+    engine.allow_deploy = args.allow_deploy and args.approve == "all"
     return await run_headless(engine, approve=args.approve, as_json=args.json)
 
 

@@ -6,6 +6,7 @@ Front ends (the TUI, headless) call `open_engine`, subscribe to `engine.session`
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class Engine:
     problems: list[str] = field(default_factory=list)  # agent files skipped, one line each
     start: dict = field(default_factory=dict)  # the session_started event, emitted when the run begins
     given_plan: list[Task] | None = None  # from `--plan FILE`: proposed for approval instead of running the planner
+    allow_deploy: bool = False  # headless `--allow-deploy`: run the deploy command once the session completes
 
     async def preflight(self) -> None:
         """Fail fast, before any task starts, on a model litellm cannot route or a missing API key."""
@@ -48,6 +50,11 @@ class Engine:
         models |= {self.runner.model_for_agent(name) for name in self.agents}
         for model in sorted(models):
             await preflight(model, self.api_base)
+
+    def set_goal(self, goal: str) -> None:
+        """The goal asked for in the UI, before the run starts."""
+        self.start["goal"] = goal
+        self.journal.set_goal(self.session.session_id, goal)
 
     async def run(self) -> Outcome:
         """Run the session to its end. Subscribe first: the first event is `session_started`."""
@@ -59,7 +66,11 @@ class Engine:
             self.session.emit("task_updated", task_id=PLAN_TASK_ID, status="waiting", agent="planner",
                               summary="plan given with --plan")
             self.given_plan = None
+        await self._report_orphans()
         outcome = await self.runner.run()
+        if outcome.status == "completed" and self.allow_deploy and self.config.deploy_command:
+            if not await self.runner.deploy(explicit=False, allow_flag=True):
+                outcome = Outcome("failed", "deploy")
         state = self.session.state
         statuses = [ts.status for tid, ts in state.tasks.items()]
         summary = {
@@ -72,6 +83,27 @@ class Engine:
         }
         self.session.emit("session_finished", status=outcome.status, summary=summary)
         return outcome
+
+    async def _report_orphans(self) -> None:
+        """Worktrees and branches no live task owns: reported, never deleted here (see `clean_orphans`)."""
+        from .hygiene import find_orphans
+
+        known = [(self.session.session_id, task_id) for task_id in self.session.state.tasks]
+        orphans = await asyncio.to_thread(find_orphans, self.workspace, known)
+        if orphans:
+            self.session.emit("orphans_found", orphans=[
+                {"session_id": o.session_id, "task_id": o.task_id, "empty": o.empty, "description": o.describe()}
+                for o in orphans
+            ])
+
+    async def clean_orphans(self) -> list[str]:
+        """Delete the orphan worktrees and branches that hold no work; those with work are kept."""
+        from .hygiene import clean_empty, find_orphans
+
+        known = [(self.session.session_id, task_id) for task_id in self.session.state.tasks]
+        orphans = await asyncio.to_thread(find_orphans, self.workspace, known)
+        removed = await self.runner.git(clean_empty, self.workspace, orphans)
+        return [o.describe() for o in removed]
 
     def close(self) -> None:
         self.journal.close()
@@ -88,6 +120,7 @@ def open_engine(
     interactive: bool = True,
     config: Config | None = None,
     plan_file: Path | None = None,
+    follow_edits: bool = True,
 ) -> Engine:
     """Start a new session with `goal`, or resume session `resume` ("latest" for the newest)."""
     workspace = Workspace(repo)
@@ -120,7 +153,8 @@ def open_engine(
         api_base=api_base, request_timeout=config.request_timeout, stall_timeout=config.stall_timeout,
         max_attempts=config.max_attempts, deadline=config.deadline,
     )
-    runner = Runner(session, workspace, config, agents, llm, model_override=model, interactive=interactive)
+    runner = Runner(session, workspace, config, agents, llm, model_override=model, interactive=interactive,
+                    follow_edits=follow_edits)
     return Engine(workspace, config, agents, journal, session, runner, llm, model, api_base, problems, start, given_plan)
 
 

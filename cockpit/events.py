@@ -39,6 +39,14 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "decision_resolved": ("request_id", "decision"),
     "session_paused": (),
     "session_resumed": (),
+    "user_edited": ("paths",),
+    "change_stale": ("change_id", "files"),
+    "note_sent": ("task_id", "text"),
+    "change_undone": ("change_id", "files"),
+    "change_committed": ("change_id", "commit"),
+    "branch_changed": ("message",),
+    "orphans_found": ("orphans",),
+    "deploy_finished": ("ok", "exit_code", "output"),
 }
 
 TASK_STATUSES = ("pending", "ready", "running", "waiting", "done", "failed", "cancelled")

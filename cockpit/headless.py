@@ -114,6 +114,14 @@ def _describe(e: Event) -> str | None:
         return f"✗ {e.get('task_id') or 'session'}: {e.get('message')}"
     if t == "decision_requested" and e.get("kind") in ("change", "conflict"):
         return f"? {e.get('prompt')}"
+    if t == "change_undone":
+        return f"● change {e.get('change_id')} undone: {', '.join(e.get('files'))}"
+    if t == "branch_changed":
+        return f"! {e.get('message')}"
+    if t == "orphans_found":
+        return "\n".join(f"! orphan worktree {o['description']}" for o in e.get("orphans"))
+    if t == "deploy_finished":
+        return f"● deploy {'succeeded' if e.get('ok') else 'failed'} (exit {e.get('exit_code')})"
     if t == "session_finished":
         return f"● session {e.get('status')}: {_summary_line(e.get('summary') or {})}"
     return None

@@ -66,6 +66,9 @@ class Journal:
         )
         self._next_seq[session_id] = 1
 
+    def set_goal(self, session_id: str, goal: str) -> None:
+        self._db.execute("UPDATE sessions SET goal = ? WHERE id = ?", (goal, session_id))
+
     def append(self, session_id: str, type_: str, data: dict[str, Any]) -> Event:
         check_fields(type_, data)
         seq = self._seq_for(session_id)

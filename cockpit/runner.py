@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .budget import BudgetExceeded, Budgets
+from .changes import ChangeDesk
 from .context import read_instructions
 from .plan import PLAN_TASK_ID, Task, blocked_ids, parse_tasks, ready_ids
 from .state import OPEN_CHANGE
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .llm import LLMClient
     from .session import Session
-    from .workspace import ApplyResult, Workspace
+    from .workspace import Workspace
 
 T = TypeVar("T")
 TERMINAL = ("done", "failed", "cancelled")
@@ -43,7 +44,7 @@ class Outcome:
 class Runner:
     def __init__(
         self, session: "Session", workspace: "Workspace", config: "Config", agents: dict[str, "AgentDef"],
-        llm: "LLMClient", *, model_override: str | None = None, interactive: bool = True,
+        llm: "LLMClient", *, model_override: str | None = None, interactive: bool = True, follow_edits: bool = True,
     ) -> None:
         self.session, self.workspace, self.config, self.agents, self.llm = session, workspace, config, agents, llm
         self.model_override = model_override
@@ -54,6 +55,10 @@ class Runner:
         self._git_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._runs: dict[str, TaskRun] = {}  # the TaskRun behind each running task, to reach its agent loop
+        self.changes = ChangeDesk(self)
+        self.branch_watch = None  # set while the edit follower runs; cockpit's own commits acknowledge it
+        self.follow_edits = follow_edits
         self._paused_tasks: set[str] = set()
         self._unpaused = asyncio.Event()
         self._unpaused.set()
@@ -87,14 +92,14 @@ class Runner:
             else:
                 await self._wake.wait()
 
-    async def apply(self, change_id: str) -> "ApplyResult":
-        change = self.session.state.changes[change_id]
-        result = await self.git(self.workspace.apply_change, change_id, change.base, change.commit)
-        if result.conflicted:
-            self.session.emit("change_conflicted", change_id=change_id, files=result.conflicted)
-        else:
-            self.session.emit("change_applied", change_id=change_id, files=result.applied, snapshot=result.snapshot)
-        return result
+    def send_note(self, task_id: str, text: str) -> bool:
+        """Give a running agent a note before its next model call; False if it has no loop to take it."""
+        run = self._runs.get(task_id)
+        if run is None or run.loop is None:
+            return False
+        run.loop.add_note(text)
+        self.session.emit("note_sent", task_id=task_id, text=text)
+        return True
 
     async def review_plan(self, planner: TaskRun) -> bool:
         tasks = self.session.state.plan_tasks
@@ -125,6 +130,12 @@ class Runner:
 
     async def run(self) -> Outcome:
         self._recover()
+        follower = None
+        if self.follow_edits:
+            from .edits import EditFollower
+
+            follower = EditFollower(self)
+            await follower.start()
         try:
             while self._stop is None:
                 self._start_ready()
@@ -140,6 +151,8 @@ class Runner:
             self._quiet.update(self._running)
             for task in list(self._running.values()):
                 await cancel_and_wait(task)
+            if follower is not None:
+                await follower.stop()
 
     def _recover(self) -> None:
         """Carry on a session from its journal: restart what was running, re-ask what was waiting on a human."""
@@ -186,7 +199,9 @@ class Runner:
             if self._busy() >= self.config.max_parallel:
                 self._mark_ready(task_id)
                 continue
-            self._launch(task_id, TaskRun(self, task_id).run())
+            run = TaskRun(self, task_id)
+            self._runs[task_id] = run
+            self._launch(task_id, run.run())
 
     def _mark_ready(self, task_id: str) -> None:
         ts = self.session.state.tasks[task_id]
@@ -227,6 +242,7 @@ class Runner:
             self._set_status(task_id, "failed", f"{type(exc).__name__}: {exc}")
         finally:
             self._running.pop(task_id, None)
+            self._runs.pop(task_id, None)
             self._wake.set()
 
     def _set_status(self, task_id: str, status: str, summary: str) -> None:
@@ -320,6 +336,33 @@ class Runner:
             raise ValueError(f"a task {task.id!r} already exists")
         self.session.emit("task_added", task=task.to_dict())
         return task
+
+    async def rerun_tests(self, task_id: str) -> None:
+        """Run the tests again on the task's worktree (the user's tree if it has none); results as an event."""
+        from .testing import explain_detection, run_tests
+
+        if not self.test_command:
+            self.session.emit("error", task_id=task_id, kind="tests", message=explain_detection(self.workspace.root))
+            return
+        worktree = self.workspace.worktree_path(self.session.session_id, task_id)
+        run = await run_tests(worktree if worktree.is_dir() else self.workspace.root, self.test_command,
+                              timeout=self.config.test_timeout)
+        self.session.emit("tests_finished", task_id=task_id, by="user", **run.to_event())
+
+    async def deploy(self, *, explicit: bool, allow_flag: bool = False) -> bool:
+        """Run the configured deploy command, only after the release is approved and only when asked."""
+        from .deploy import deploy_allowed, run_deploy
+
+        command = self.config.deploy_command
+        allowed, reason = deploy_allowed(self.session.state, command=command, explicit=explicit,
+                                         allow_deploy_flag=allow_flag)
+        if not allowed:
+            self.session.emit("error", task_id=None, kind="deploy", message=reason)
+            return False
+        result = await run_deploy(self.workspace.root, command)
+        self.session.emit("deploy_finished", ok=result.ok, exit_code=result.exit_code, output=result.output[-8000:],
+                          command=command, duration=round(result.duration, 3), timed_out=result.timed_out)
+        return result.ok
 
     def stop(self, reason: str = "interrupted") -> None:
         """Stop the run without marking tasks: what was running restarts on resume."""

@@ -41,6 +41,10 @@ class ChangeState:
     reason: str = ""
     conflicted: list[str] = field(default_factory=list)
     checks: dict[str, Any] = field(default_factory=dict)  # the engine's tests and review before the human
+    stale: list[str] = field(default_factory=list)  # files the user has edited since the change's base
+    hunks: Any = "all"  # what the decision kept: "all", or [path, hunk index] pairs
+    commit_sha: str | None = None  # set when cockpit committed it ([git] commit)
+    rebased_from: str | None = None
 
 
 @dataclass
@@ -71,6 +75,8 @@ class SessionState:
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # last tests_finished per task
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     finished: str | None = None
+    applied_order: list[str] = field(default_factory=list)  # applied change ids, oldest first: `u` undoes the last
+    deploys: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
 
     @classmethod
@@ -138,7 +144,7 @@ class SessionState:
             ts.task.model = e.get("model")
         if status == "running":
             ts.started, ts.ended = e.ts, None
-            ts.attempts = e.get("attempt", ts.attempts + 1)
+            ts.attempts = e.get("attempt", ts.attempts)  # improve rounds and send-backs are not new attempts
             ts.base = e.get("base", ts.base)
         elif status in ("done", "failed", "cancelled"):
             ts.ended = e.ts
@@ -149,7 +155,7 @@ class SessionState:
     def _on_change_proposed(self, e: Event) -> None:
         change = ChangeState(
             e.get("change_id"), e.get("task_id"), list(e.get("files")), e.get("diff"), e.get("base"), e.get("commit"),
-            checks=e.get("checks") or {},
+            checks=e.get("checks") or {}, rebased_from=e.get("rebased_from"),
         )
         self.changes[change.change_id] = change
         self.tasks[change.task_id].change_id = change.change_id
@@ -157,18 +163,34 @@ class SessionState:
 
     def _on_change_decided(self, e: Event) -> None:
         change = self.changes[e.get("change_id")]
-        change.status = "approved" if e.get("decision") == "approved" else "rejected"
+        change.status = "rejected" if e.get("decision") == "rejected" else "approved"
         change.reason = e.get("reason", "")
+        change.hunks = e.get("hunks")
 
     def _on_change_applied(self, e: Event) -> None:
         change = self.changes[e.get("change_id")]
         change.status = "applied"
         change.conflicted = []
+        self.applied_order.append(change.change_id)
+
+    def _on_change_undone(self, e: Event) -> None:
+        self.changes[e.get("change_id")].status = "undone"
+        if e.get("change_id") in self.applied_order:
+            self.applied_order.remove(e.get("change_id"))
+
+    def _on_change_committed(self, e: Event) -> None:
+        self.changes[e.get("change_id")].commit_sha = e.get("commit")
+
+    def _on_deploy_finished(self, e: Event) -> None:
+        self.deploys.append(dict(e.data))
 
     def _on_change_conflicted(self, e: Event) -> None:
         change = self.changes[e.get("change_id")]
         change.status = "conflicted"
         change.conflicted = list(e.get("files"))
+
+    def _on_change_stale(self, e: Event) -> None:
+        self.changes[e.get("change_id")].stale = list(e.get("files"))
 
     def _on_usage(self, e: Event) -> None:
         self.prompt_tokens += e.get("prompt_tokens") or 0
@@ -208,6 +230,9 @@ class SessionState:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def next_change_id(self, task_id: str) -> str:
+        return f"{task_id}.{sum(1 for c in self.changes.values() if c.task_id == task_id) + 1}"
 
     def open_changes(self) -> list[ChangeState]:
         return [c for c in self.changes.values() if c.status in OPEN_CHANGE]

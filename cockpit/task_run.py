@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import context
 from .agent_loop import AgentLoop
 from .checks import CheckResult, needs_review, needs_tests, parse_findings, review_brief
+from .hygiene import copy_worktree_includes
 from .plan import PLAN_TASK_ID, PlanError, parse_tasks
 from .policy import DEFAULT_POLICY
 from .testing import run_tests
@@ -41,6 +42,7 @@ class TaskRun:
         runner = self.runner
         base = await runner.git(runner.workspace.snapshot_base)
         worktree = await runner.git(runner.workspace.reset_worktree, self.session.session_id, self.task_id, base)
+        await runner.git(copy_worktree_includes, runner.workspace, worktree)  # e.g. .env, listed by the user
         agent = runner.agents[ts.task.agent]
         model = runner.model_for(ts.task)
         self._emit_status("running", attempt=ts.attempts + 1, base=base, model=model)
@@ -79,15 +81,28 @@ class TaskRun:
                 f"Apply the change of {self.task_id} ({self.state.task.title}) to {', '.join(change.files)}?",
                 change_id=change_id, **change.checks,
             )
+            if decision.get("superseded_by"):  # rebased onto the user's edits: review the new one instead
+                return await self.review_change(decision["superseded_by"])
             if not decision.get("approved"):
                 reason = decision.get("reason") or "no reason given"
                 self.session.emit("change_decided", change_id=change_id, decision="rejected", hunks=[], reason=reason)
                 return self._send_back(f"The human rejected your change. Reason: {reason}\nRevise it and finish again.")
-            self.session.emit("change_decided", change_id=change_id, decision="approved", hunks="all")
+            hunks = decision.get("hunks")
+            comment = str(decision.get("comment") or "").strip()
+            self.session.emit(
+                "change_decided", change_id=change_id, decision="partial" if hunks is not None else "approved",
+                hunks=[list(h) for h in hunks] if hunks is not None else "all", **({"reason": comment} if comment else {}),
+            )
         if change.status == "approved":
-            await self.runner.apply(change_id)
+            await self.runner.changes.apply(change_id)
         if change.status == "conflicted":
             return await self._on_conflict(change_id, change.conflicted)
+        if isinstance(change.hunks, list) and change.reason:
+            # Some hunks were left out with a comment: the applied part stays, the agent hears the review as one note.
+            return self._send_back(
+                f"The human applied part of your change ({len(change.hunks)} hunks) and left the rest out, saying: "
+                f"{change.reason}\nYour worktree still holds the whole change; revise the parts left out and finish again."
+            )
         self._emit_status("done", summary=self.state.summary or "change applied")
         return True
 
@@ -117,7 +132,7 @@ class TaskRun:
         return False
 
     def _propose(self, base: str, commit: str, diff, summary: str, checks: CheckResult) -> str:
-        change_id = f"{self.task_id}.{sum(1 for c in self.session.state.changes.values() if c.task_id == self.task_id) + 1}"
+        change_id = self.session.state.next_change_id(self.task_id)
         self.session.emit(
             "change_proposed", change_id=change_id, task_id=self.task_id, files=diff.files, diff=diff.diff,
             base=base, commit=commit, binary=diff.binary, summary=summary, checks=checks.payload(),
@@ -131,8 +146,9 @@ class TaskRun:
         if runner.test_command and needs_tests(diff.files):
             await self.runner.wait_until_unpaused(self.task_id)
             run = await run_tests(worktree, runner.test_command, timeout=runner.config.test_timeout)
+            run.tree = commit
             result.tests = run
-            self.session.emit("tests_finished", task_id=self.task_id, tree=commit, by="engine", **run.to_event())
+            self.session.emit("tests_finished", task_id=self.task_id, by="engine", **run.to_event())
         reviewer = runner.agents.get("reviewer")
         if (runner.config.review_each_change and reviewer is not None and self.state.task.agent != "reviewer"
                 and needs_review(diff.files)):

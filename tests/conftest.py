@@ -15,6 +15,8 @@ def _isolated_user_config(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COCKPIT_CONFIG_DIR", str(tmp_path_factory.mktemp("user-config")))
     monkeypatch.setenv("COCKPIT_OFFLINE_RATE", "0")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # The demo projects' own pytest runs need no plugins; loading this venv's (textual snapshot...) costs ~2 s each.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 def _run_cockpit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 240):

@@ -8,7 +8,9 @@ ENGINE_MODULES = [
     "cockpit.task_run", "cockpit.agent_loop", "cockpit.context", "cockpit.budget", "cockpit.config",
     "cockpit.agentdefs", "cockpit.llm", "cockpit.tools", "cockpit.policy", "cockpit.procs", "cockpit.paths",
     "cockpit.workspace", "cockpit.testing", "cockpit.engine", "cockpit.headless", "cockpit.cli", "cockpit.demo_repo",
-    "cockpit.offline.scripts",
+    "cockpit.offline.scripts", "cockpit.checks", "cockpit.watcher", "cockpit.staleness", "cockpit.rebase",
+    "cockpit.apply", "cockpit.commits", "cockpit.hygiene", "cockpit.test_detect", "cockpit.deploy", "cockpit.changes",
+    "cockpit.edits",
 ]
 
 BLOCK_TEXTUAL = """

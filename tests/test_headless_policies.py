@@ -58,3 +58,21 @@ def test_task_budget_fails_the_task_and_exits_3(tmp_path, run_cockpit):
     assert result.returncode == 3, result.stderr[-2000:]
     events = _events(result)
     assert any(e["type"] == "error" and e["kind"] == "budget" and "task" in e["message"] for e in events)
+
+
+def test_approve_all_never_deploys_without_allow_deploy(tmp_path, run_cockpit):
+    config = tmp_path / "config.toml"
+    marker = tmp_path / "DEPLOYED"
+    config.write_text(f'[deploy]\ncommand = "touch {marker}"\n')
+    result = run_cockpit("demo", "--dir", str(tmp_path / "a"), "--headless", "--json", "--approve", "all",
+                         "--config", str(config))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not marker.exists()
+    assert not [e for e in _events(result) if e["type"] == "deploy_finished"]
+
+    result = run_cockpit("demo", "--dir", str(tmp_path / "b"), "--headless", "--json", "--approve", "all",
+                         "--allow-deploy", "--config", str(config))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert marker.exists()
+    (deploy,) = [e for e in _events(result) if e["type"] == "deploy_finished"]
+    assert deploy["ok"] is True and deploy["exit_code"] == 0

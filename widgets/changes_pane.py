@@ -138,6 +138,14 @@ Move in the list to see a change's diff below; in the diff, `]` / `[` move betwe
             option_list.highlighted = order.index(keep)
         self._select(keep)
 
+    def select_change(self, change_id: str) -> bool:
+        """Highlight a change (e.g. the one a decision is about); False if the list does not hold it yet."""
+        if change_id not in self._changes:
+            return False
+        self.query_one("#change-list", OptionList).highlighted = self._order.index(change_id)
+        self._select(change_id)
+        return True
+
     def set_findings(self, findings_by_path: list[dict]) -> None:
         """All the reviewers' findings; the diff shows those on the highlighted change's files."""
         self._findings = list(findings_by_path)
