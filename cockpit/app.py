@@ -49,6 +49,23 @@ class Journaled(Message):
         super().__init__()
 
 
+# Events worth a toast: type -> (title, severity, text). Errors of tasks show in their stream already.
+NOTICES = {
+    "change_stale": lambda e: ("Your edit", "warning", e.get("files") and
+                               f"Change {e.get('change_id')} overlaps your edits to {', '.join(e.get('files'))}: "
+                               "approving it will conflict; x sends it back to its agent"),
+    "user_edited": lambda e: ("Your edit", "information", None),
+    "branch_changed": lambda e: ("Branch", "warning", f"{e.get('message')}: new tasks start from the new tree"),
+    "orphans_found": lambda e: ("Worktrees", "warning", f"{len(e.get('orphans'))} worktree(s) from other sessions "
+                                "under .cockpit/worktrees; those holding work are kept"),
+    "change_undone": lambda e: ("Undo", "information", f"Undid {e.get('change_id')}: {', '.join(e.get('files'))}"),
+    "deploy_finished": lambda e: ("Deploy", "information" if e.get("ok") else "error",
+                                  f"Deploy {'succeeded' if e.get('ok') else 'failed'} (exit {e.get('exit_code')})"),
+    "error": lambda e: ("Error", "error", e.get("message") if e.get("kind") in ("undo", "deploy", "tests", "commit",
+                                                                                "watcher", "agent_file") else None),
+}
+
+
 class CockpitApp(App[int]):
     """The cockpit: one engine, one main screen, dialogs on top."""
 
@@ -149,6 +166,10 @@ class CockpitApp(App[int]):
             return
         if event.type == "decision_requested":
             self._announce(event)
+        elif event.type in NOTICES:
+            title, severity, text = NOTICES[event.type](event)
+            if text:
+                self.notify(text, title=title, severity=severity, timeout=8)
         elif event.type == "session_finished":
             self.finished_at = event.ts
             self._session_finished(event)

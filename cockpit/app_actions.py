@@ -19,8 +19,10 @@ from textual.app import SuspendNotSupported
 from textual.binding import Binding
 
 from cockpit.config_schema import DEFAULT_KEYS
+from cockpit.deploy import deploy_allowed
 from cockpit.plan import PlanError, Task, check_graph
 from cockpit.widgets.approvals import ApprovalsQueue
+from cockpit.widgets.changes_pane import ChangesPane
 from cockpit.widgets.dialogs import HelpScreen, ReassignDialog, RejectDialog, TaskForm, TextEditor
 
 if TYPE_CHECKING:
@@ -45,6 +47,9 @@ COMMANDS: list[tuple[str, str, str, str, bool]] = [
     ("help", "help", "Help", "Show the keys and the help of the current pane", True),
     ("quit", "app.quit", "Quit", "Quit; the session can be resumed with `cockpit resume`", True),
     ("next_decision", "next_decision", "Next", "Jump to the next decision that needs you", True),
+    ("undo", "undo", "Undo", "Undo the last applied change (3-way: your later edits survive)", False),
+    ("rerun_tests", "rerun_tests", "Tests", "Run the selected task's tests again", False),
+    ("deploy", "deploy", "Deploy", "Run the configured deploy command (after the release is approved)", False),
 ]
 
 COCKPIT_BINDINGS = [
@@ -81,15 +86,46 @@ class CockpitActions:
             "new_task": live and state.plan_status != "none",
             "pause": live,
             "focus_stream": self.selected_task in self.query_one("#streams").streams,
+            "undo": bool(state.applied_order),
+            "rerun_tests": task_id is not None and self.engine.runner.test_command is not None,
+            "deploy": deploy_allowed(state, command=self.engine.config.deploy_command, explicit=True,
+                                     allow_deploy_flag=False)[0],
         }
         return applies.get(action, True)
 
     # -- decisions -----------------------------------------------------------------------------------------------
 
-    def action_approve(self) -> None:
+    @work(group="dialog")
+    async def action_approve(self) -> None:
         decision = self.target_decision()
-        if decision is not None and self.engine.session.resolve(decision.request_id, {"approved": True}):
-            self.notify(f"Approved: {describe(decision)}")
+        if decision is None:
+            return
+        answer: dict[str, Any] = {"approved": True}
+        kept = self.kept_hunks(decision)
+        if kept is not None:
+            if not kept:
+                self.notify("No hunk is selected: press space on a hunk to include it, or x to reject.", severity="warning")
+                return
+            comment = await self.app.push_screen_wait(RejectDialog(
+                f"Apply {len(kept)} selected hunk(s) of {describe(decision)}. A comment on the hunks left out goes "
+                "back to the agent (optional):", title="Apply selected hunks", verb="applies"))
+            if comment is None:
+                return
+            answer.update({"hunks": [list(key) for key in kept], **({"comment": comment} if comment else {})})
+        if self.engine.session.resolve(decision.request_id, answer):
+            self.notify(f"Approved: {describe(decision)}" + (f" ({len(kept)} hunks)" if kept else ""))
+
+    def kept_hunks(self, decision: "Decision") -> list | None:
+        """The hunks selected in the diff of this decision's change, or None when all of them are (or none shown)."""
+        pane = self.query_one(ChangesPane)
+        change_id = decision.payload.get("change_id")
+        if decision.kind != "change" or pane.selected_change_id != change_id:
+            return None
+        view = pane.diff_view
+        selected = view.selected_hunk_keys()
+        if set(map(tuple, view.hunk_keys)) <= set(selected):
+            return None
+        return sorted(selected)
 
     @work(group="dialog")
     async def action_reject(self) -> None:
@@ -242,6 +278,22 @@ class CockpitActions:
             self.notify(f"Not added: {exc}", severity="error")
             return
         self.notify(f"Added {task.id}: {task.title}")
+
+    @work(group="command")
+    async def action_undo(self) -> None:
+        await self.engine.runner.changes.undo()
+
+    @work(group="command")
+    async def action_rerun_tests(self) -> None:
+        task_id = self.selected_plan_task()
+        if task_id is not None:
+            self.notify(f"Running the tests of {task_id}...")
+            await self.engine.runner.rerun_tests(task_id)
+
+    @work(group="command", exclusive=True)
+    async def action_deploy(self) -> None:
+        self.notify(f"Deploying: {self.engine.config.deploy_command}")
+        await self.engine.runner.deploy(explicit=True)
 
     # -- moving around -------------------------------------------------------------------------------------------
 

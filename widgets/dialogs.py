@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import VerticalScroll, Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Markdown, OptionList, Select, Static, TextArea
@@ -46,17 +47,19 @@ class RejectDialog(ModalScreen[str | None]):
     DEFAULT_CSS = DIALOG_CSS % "RejectDialog"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, prompt: str) -> None:
+    def __init__(self, prompt: str, *, title: str = "Reject", verb: str = "rejects") -> None:
         super().__init__()
         self.prompt = prompt
+        self.title_text = title
+        self.verb = verb
 
     def compose(self) -> "ComposeResult":
         with Vertical() as box:
-            box.border_title = "Reject"
+            box.border_title = self.title_text
             yield Static(self.prompt)
             yield Label("Reason for the agent (optional)", classes="field-label")
             yield Input(placeholder="what to do differently", id="reason")
-            yield Static("enter rejects · escape cancels", classes="hint")
+            yield Static(f"enter {self.verb} · escape cancels", classes="hint")
 
     @on(Input.Submitted, "#reason")
     def _submit(self, event: Input.Submitted) -> None:
@@ -248,7 +251,9 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = DIALOG_CSS % "HelpScreen" + """
     HelpScreen > Vertical { width: 90; height: 90%; }
-    HelpScreen Markdown { height: 1fr; overflow-y: auto; margin: 0; padding: 0 1; }
+    HelpScreen VerticalScroll { height: 1fr; }
+    HelpScreen #keys { padding: 1 1 0 1; }
+    HelpScreen Markdown { margin: 0; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss(None)", "Close", id="dialog.cancel"),
@@ -260,9 +265,14 @@ class HelpScreen(ModalScreen[None]):
         self.pane_help = pane_help
 
     def compose(self) -> "ComposeResult":
-        rows = "\n".join(f"- `{key}` {what}" for key, what in self.keys)
-        text = f"## Keys\n\n{rows}\n\n{self.pane_help.strip()}\n"
+        width = max((len(key) for key, _ in self.keys), default=1)
+        keys = Text()
+        for key, what in self.keys:
+            keys.append(f"{key:>{width}}  ", style="bold")
+            keys.append(f"{what}\n")
         with Vertical() as box:
             box.border_title = "Help"
-            yield Markdown(text)
+            with VerticalScroll():
+                yield Static(keys, id="keys")
+                yield Markdown(self.pane_help.strip())
             yield Static(Content("escape closes · keys are remapped in the [keys] table of config.toml"), classes="hint")
