@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 
 from cockpit.app_actions import COCKPIT_BINDINGS, COMMANDS, CockpitActions
 from cockpit.app_streams import StreamDeck, StreamHeader

@@ -125,9 +125,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _list_agents(args: argparse.Namespace) -> int:
     from .agentdefs import format_agents, load_agents
     from .config import load_config
-    from .workspace import find_repo_root
+    from .workspace import NotAGitRepo, find_repo_root
 
-    root = find_repo_root(args.repo)
+    try:
+        root = find_repo_root(args.repo)
+    except NotAGitRepo:
+        root = None  # outside a repository: the built-in and the user's own agents still apply
     config = load_config(root, args.config)
     agents, problems = load_agents(root)
     print(format_agents(agents, config, override=args.model))

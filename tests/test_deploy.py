@@ -15,6 +15,7 @@ from cockpit.deploy import (
 from cockpit.events import Event
 from cockpit.procs import safe_env
 from cockpit.state import SessionState
+from procutil import process_is_gone
 
 COMMAND = "make deploy"
 
@@ -131,13 +132,6 @@ async def test_deploy_that_hangs_is_killed_at_its_timeout(tmp_path: Path) -> Non
     assert result.timed_out and not result.ok and result.exit_code is None and "starting" in result.output
     assert result.summary().startswith("deploy timed out")
 
-
-def process_is_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 async def test_cancelled_deploy_kills_its_process_group(tmp_path: Path) -> None:

@@ -8,24 +8,9 @@ from pathlib import Path
 import pytest
 
 from cockpit.procs import ProcessResult, run_process, safe_env
+from procutil import process_is_gone, wait_until
 
 
-def process_is_gone(pid: int) -> bool:
-    """True once `pid` no longer runs (a zombie waiting for init to reap it counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 async def wait_for_file(path: Path, timeout: float = 5.0) -> None:

@@ -5,7 +5,6 @@ import shlex
 import shutil
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from cockpit.procs import safe_env
 from cockpit.testing import (
     TestRun, detect_test_command, is_pytest_command, parse_junit, parse_unittest_output, run_tests,
 )
+from procutil import process_is_gone, wait_until
 
 SUITE = '''
 import pytest
@@ -166,23 +166,6 @@ def test_hangs_with_a_child():
 '''
 
 
-def process_is_gone(pid: int) -> bool:
-    """True once `pid` no longer runs (a zombie waiting for init to reap it counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    """Poll for a condition the kernel settles on its own time (a killed process leaving the table)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 async def test_hanging_suite_is_killed_at_its_timeout_with_its_children(tmp_path: Path) -> None:
