@@ -73,6 +73,7 @@ class SessionState:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # last tests_finished per task
+    last_tests: dict[str, Any] = field(default_factory=dict)  # the session's most recent tests_finished
     findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     finished: str | None = None
     applied_order: list[str] = field(default_factory=list)  # applied change ids, oldest first: `u` undoes the last
@@ -202,7 +203,7 @@ class SessionState:
             ts.cost_usd += e.get("cost_usd") or 0.0
 
     def _on_tests_finished(self, e: Event) -> None:
-        self.tests[e.get("task_id")] = dict(e.data)
+        self.tests[e.get("task_id")] = self.last_tests = dict(e.data)
 
     def _on_findings_reported(self, e: Event) -> None:
         self.findings.setdefault(e.get("task_id"), []).extend(e.get("findings"))

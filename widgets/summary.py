@@ -32,21 +32,27 @@ def summary_markdown(status: str, summary: dict[str, Any], state: "SessionState"
     for task_id, ts in state.tasks.items():
         outcome = (ts.summary or ts.status).splitlines()[0]
         outcome = outcome if len(outcome) <= 90 else outcome[:89] + "…"
-        lines.append(f"- {STATUS_ICONS.get(ts.status, '?')} **{task_id}** {ts.task.title} ({ts.task.agent}, {ts.status}): {outcome}")
+        lines.append(f"- {STATUS_ICONS.get(ts.status, '?')} **{task_id}** {_plain(ts.task.title)} ({ts.task.agent}, "
+                     f"{ts.status}): {_plain(outcome)}")
     applied = summary.get("changes_applied", 0)
     pending = summary.get("changes_pending", 0)
-    lines += ["", f"**Changes:** {applied} applied" + (f", {pending} waiting for review (`cockpit resume`)" if pending else "")]
-    passed = sum(run.get("passed", 0) for run in state.tests.values())
-    failed = sum(run.get("failed", 0) + run.get("errors", 0) for run in state.tests.values())
-    if state.tests:
-        lines.append(f"**Tests:** {passed} passed, {failed} failed or errors (last run of each task)")
+    lines += ["", f"- **Changes:** {applied} applied" + (f", {pending} waiting for review (`cockpit resume`)" if pending else "")]
+    last = state.last_tests
+    if last:
+        lines.append(f"- **Tests:** the last run ({last.get('task_id')}): {last.get('passed', 0)} passed, "
+                     f"{last.get('failed', 0)} failed, {last.get('errors', 0)} errors, {last.get('skipped', 0)} skipped")
     findings = sum(len(found) for found in state.findings.values())
     if findings:
-        lines.append(f"**Findings:** {findings} reported by the reviewer")
+        lines.append(f"- **Findings:** {findings} reported by the reviewer")
     tokens = summary.get("tokens", state.total_tokens)
     cost = summary.get("cost_usd", state.cost_usd)
-    lines.append(f"**Usage:** {format_tokens(tokens)}, {format_cost(cost)}, {format_elapsed(elapsed)} elapsed")
+    lines.append(f"- **Usage:** {format_tokens(tokens)}, {format_cost(cost)}, {format_elapsed(elapsed)} elapsed")
     return "\n".join(lines) + "\n"
+
+
+def _plain(text: str) -> str:
+    """Text shown as is in Markdown: `__init__` must not turn bold."""
+    return "".join("\\" + ch if ch in "\\`*_[]<>#" else ch for ch in text)
 
 
 class SummaryScreen(ModalScreen[str]):
