@@ -361,6 +361,10 @@ class LLMClient:
                 except Exception as exc:
                     raise classify(exc, model, litellm) from exc
                 assembly.add(chunk)
+                if assembly.finish_reason is not None and assembly.usage is not None:
+                    # The turn is complete. Reading on would only let litellm rebuild the whole response from every
+                    # chunk in a worker thread, which stalls the loop when many streams end together (bench).
+                    break
         finally:
             await _close(stream)  # also on cancellation and on errors: frees the connection
         relay.finish_attempt()
