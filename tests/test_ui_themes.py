@@ -91,3 +91,20 @@ async def test_every_theme_registers_and_the_diff_view_renders_in_it(tmp_path: P
         # Truecolour themes tint the added line; the ANSI one leaves the terminal's background alone.
         assert added_backgrounds["cockpit-dark"] != added_backgrounds["cockpit-light"]
         assert all(color is None or color.is_default for color in added_backgrounds["cockpit-ansi"])
+
+
+async def test_a_theme_picked_in_the_app_is_remembered_for_the_next_run(tmp_path):
+    from cockpit.app import CockpitApp
+    from cockpit.demo_repo import make_demo_repo
+    from cockpit.engine import open_engine
+
+    repo = make_demo_repo(tmp_path / "demo")
+    for expected, pick in (("cockpit-dark", "cockpit-light"), ("cockpit-light", None)):
+        engine = open_engine(repo, goal="look", model="offline")
+        app = CockpitApp(engine, run_engine=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert app.theme == expected
+            if pick:
+                app.theme = pick
+                await pilot.pause()
+        engine.close()

@@ -122,7 +122,7 @@ Move in the list to see a change's diff below; in the diff, `]` / `[` move betwe
         if not self.is_mounted:
             self._early = changes
             return
-        self._changes = {change.change_id: change for change in changes}
+        previous, self._changes = self._changes, {change.change_id: change for change in changes}
         order = [change.change_id for change in changes]
         prompts = [change_prompt(change) for change in changes]
         option_list = self.query_one("#change-list", OptionList)
@@ -133,7 +133,10 @@ Move in the list to see a change's diff below; in the diff, `]` / `[` move betwe
         else:
             option_list.set_options([Option(prompt, id=cid) for cid, prompt in zip(order, prompts)])
         self._order, self._prompts = order, prompts
-        keep = self._selected if self._selected in self._changes else _first_to_review(changes)
+        if self._selected in self._changes:
+            keep = _new_rebase_of(self._selected, changes, previous)
+        else:
+            keep = _first_to_review(changes)
         if keep is not None:
             option_list.highlighted = order.index(keep)
         self._select(keep)
@@ -189,3 +192,14 @@ def _first_to_review(changes: list[ChangeState]) -> str | None:
         if change.status in ("pending", "conflicted"):
             return change.change_id
     return changes[0].change_id if changes else None
+
+
+def _new_rebase_of(change_id: str, changes: list[ChangeState], previous: dict[str, ChangeState]) -> str:
+    """The change to show instead of `change_id`: itself, or the change it was just rebased into (the user's save
+    superseded it), so the diff under review follows the user's edit. Only new rebases move the highlight: a
+    superseded change the user picks again stays shown."""
+    rebased = {change.rebased_from: change.change_id for change in changes
+               if change.rebased_from and change.change_id not in previous}
+    while change_id in rebased:
+        change_id = rebased[change_id]
+    return change_id
