@@ -58,8 +58,8 @@ NOTICES = {
                                "approving it will conflict; x sends it back to its agent"),
     "user_edited": lambda e: ("Your edit", "information", None),
     "branch_changed": lambda e: ("Branch", "warning", f"{e.get('message')}: new tasks start from the new tree"),
-    "orphans_found": lambda e: ("Worktrees", "warning", f"{len(e.get('orphans'))} worktree(s) from other sessions "
-                                "under .cockpit/worktrees; those holding work are kept"),
+    "orphans_found": lambda e: ("Worktrees", "warning", f"{len(e.get('orphans'))} worktree(s) under .cockpit/worktrees "
+                                "belong to no task of this session; ctrl+p > Clean worktrees deletes the empty ones"),
     "change_undone": lambda e: ("Undo", "information", f"Undid {e.get('change_id')}: {', '.join(e.get('files'))}"),
     "deploy_finished": lambda e: ("Deploy", "information" if e.get("ok") else "error",
                                   f"Deploy {'succeeded' if e.get('ok') else 'failed'} (exit {e.get('exit_code')})"),
@@ -101,6 +101,7 @@ class CockpitApp(App[int]):
         self.engine = engine
         self.ask_goal = ask_goal
         self.run_engine = run_engine
+        self._orphans: list[dict] = []  # from orphans_found: offered for cleaning in the palette
         self.clock = clock
         self.outcome: Outcome | None = None
         self.started_at: float | None = None
@@ -184,6 +185,8 @@ class CockpitApp(App[int]):
             self._route(message.event)
 
     def _route(self, event: "Event") -> None:
+        if event.type == "orphans_found":
+            self._orphans = list(event.get("orphans"))
         if event.type == "session_started":
             self.started_at, self.finished_at = event.ts, None
         self.main_screen.apply_event(event)
@@ -264,6 +267,19 @@ class CockpitApp(App[int]):
             key = keymap.get(binding_id, "").split(",")[0]
             shown_key = self.get_key_display(Binding(key, "")) if key else ""
             yield SystemCommand(label, f"{description}  [{shown_key}]", partial(screen.run_action, action))
+        if self.orphans_empty:
+            yield SystemCommand("Clean worktrees", f"Delete {self.orphans_empty} empty worktree(s) no task owns; "
+                                "those holding work are kept", self.clean_orphans)
+
+    @property
+    def orphans_empty(self) -> int:
+        return sum(1 for o in self._orphans if o.get("empty"))
+
+    @work(group="command")
+    async def clean_orphans(self) -> None:
+        removed = await self.engine.clean_orphans()
+        self._orphans = []
+        self.notify(f"Removed {len(removed)} empty worktree(s).", title="Worktrees")
 
 
 def freeze_loaded_heap() -> None:

@@ -119,3 +119,27 @@ def test_branch_watch_tells_a_switch_and_a_new_commit_once(repo: Path) -> None:
     git(repo, "commit", "-q", "--allow-empty", "-m", "made by cockpit, say")
     watch.acknowledge()
     assert watch.check() is None
+
+
+async def test_the_cockpit_reports_orphans_at_start_and_cleans_only_the_empty_ones(tmp_path):
+    from cockpit.demo_repo import make_demo_repo
+    from cockpit.engine import open_engine
+
+    repo = make_demo_repo(tmp_path / "demo")
+    ws = Workspace(repo)
+    base = ws.snapshot_base()
+    busy = ws.create_worktree("old-session", "t1", base)
+    (busy / "work.txt").write_text("unapplied work\n")
+    ws.record_change(busy, base, "work")
+    ws.create_worktree("old-session", "t2", base)
+    engine = open_engine(repo, goal="look around", model="offline", interactive=False, follow_edits=False)
+    seen = []
+    engine.session.subscribe(seen.append)
+    await engine._report_orphans()
+    (report,) = [e for e in seen if e.type == "orphans_found"]
+    assert {(o["task_id"], o["empty"]) for o in report.get("orphans")} == {("t1", False), ("t2", True)}
+    removed = await engine.clean_orphans()
+    assert len(removed) == 1 and "t2" in removed[0]
+    assert busy.exists() and (busy / "work.txt").exists()
+    assert not ws.worktree_path("old-session", "t2").exists()
+    engine.close()
