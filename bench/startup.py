@@ -1,0 +1,57 @@
+"""Start-up: process start to the first painted frame, cockpit on a repo against a bare Textual app.
+
+Each side runs as a fresh subprocess through `bench.first_frame`, alternating, several times; the figure is the
+median. cockpit is started the way a user would (`cockpit GOAL --model offline --repo REPO`), so its engine opens a
+session and starts to run; litellm must not have been imported by the time the first frame is painted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import Figure, Sizes, make_repo, median, temp_home
+
+ROOT = Path(__file__).resolve().parent.parent  # so `-m bench.first_frame` resolves from a checkout
+
+
+def first_frame_seconds(kind: str, args: list[str], report: Path) -> dict:
+    """One cold start: seconds from just before spawning the process to its first painted frame."""
+    report.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "bench.first_frame", str(report), kind, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0 or not report.exists():
+        raise RuntimeError(f"start-up of {kind} painted no frame (exit {done.returncode}): {done.stderr[-500:]}")
+    result = json.loads(report.read_text(encoding="utf-8"))
+    result["seconds"] = result["first_frame"] - started
+    return result
+
+
+def measure(sizes: Sizes, context: dict[str, Any]) -> list[Figure]:
+    home = temp_home()
+    repo = make_repo(home / "repo")
+    report = home / "first-frame.json"
+    cockpit_args = ["bench the start-up", "--model", "offline", "--repo", str(repo)]
+    first_frame_seconds("bare", [], report)  # warm the OS file cache for both: the first run of all is an outlier
+    first_frame_seconds("cockpit", cockpit_args, report)
+    ours, bare, litellm_seen = [], [], []
+    for _ in range(sizes.startup_runs):
+        bare.append(first_frame_seconds("bare", [], report)["seconds"])
+        result = first_frame_seconds("cockpit", cockpit_args, report)
+        ours.append(result["seconds"])
+        litellm_seen.append(result["litellm_imported"])
+    return [Figure(
+        name="start-up", unit="ms", ours=median(ours) * 1000, baseline=median(bare) * 1000,
+        target="<= 1.3x, no litellm", max_ratio=1.3,
+        checks={"litellm not imported before the first frame": not any(litellm_seen)},
+        details={"runs": sizes.startup_runs, "ours_ms": [round(s * 1000, 1) for s in ours],
+                 "baseline_ms": [round(s * 1000, 1) for s in bare], "screen": result.get("screen"),
+                 "modules_at_first_frame": result.get("modules")},
+    )]
