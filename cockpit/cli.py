@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -175,6 +176,8 @@ async def _run_headless(engine, args) -> int:
     from .headless import run_headless
 
     await engine.preflight()
+    # Textual-free, but litellm's ~400,000 long-lived objects would still be walked by every full collection.
+    gc.freeze()
     engine.allow_deploy = args.allow_deploy and args.approve == "all"
     return await run_headless(engine, approve=args.approve, as_json=args.json)
 

@@ -211,3 +211,11 @@ def register(litellm: Any) -> None:
     setup = getattr(getattr(litellm, "utils", None), "custom_llm_setup", None)
     if setup is not None:
         setup()
+    # Known to litellm at zero cost: otherwise it formats a "model not mapped" traceback on every call (bench).
+    try:
+        litellm.register_model({f"{PROVIDER}/cockpit": {
+            "litellm_provider": PROVIDER, "mode": "chat", "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+            "max_tokens": 128_000, "max_input_tokens": 128_000, "max_output_tokens": 16_000,
+        }})
+    except Exception:  # noqa: BLE001 - a litellm without register_model still works, only slower per call
+        pass
