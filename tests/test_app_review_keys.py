@@ -91,3 +91,24 @@ async def test_shift_d_deploys_only_after_the_release_and_only_when_pressed(demo
         await pilot.press("D")
         await until(pilot, lambda: bool(state(app).deploys))
         assert state(app).deploys[-1]["ok"] and marker.exists()
+
+
+async def test_a_save_beside_the_cockpit_moves_the_diff_pane_to_the_rebased_change(demo):
+    engine, _calls = demo()
+    app = CockpitApp(engine)
+    repo = Path(engine.workspace.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await approve_plan(pilot)
+        await until(pilot, lambda: waiting_on(app, "t2"))
+        pane = app.main_screen.query_one(ChangesPane)
+        old = next(c for c in state(app).changes.values() if c.task_id == "t2" and c.status == "pending")
+        pane.select_change(old.change_id)
+        await until_shown(pilot, lambda: pane.selected_change_id == old.change_id)
+        cli = repo / "invoicer" / "cli.py"
+        cli.write_text(cli.read_text() + "\n# saved in the editor beside the cockpit\n")
+        await until(pilot, lambda: any(c.rebased_from == old.change_id for c in state(app).changes.values()))
+        new = next(c for c in state(app).changes.values() if c.rebased_from == old.change_id)
+        await until_shown(pilot, lambda: pane.selected_change_id == new.change_id)
+        shown = "\n".join(pane.diff_view.row_text(row) for row in range(pane.diff_view.line_count))
+        assert "--format" in shown and "saved in the editor" not in shown  # the new base already has the user's line
+        await stop_engine(app)
