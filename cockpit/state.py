@@ -161,6 +161,9 @@ class SessionState:
         self.changes[change.change_id] = change
         self.tasks[change.task_id].change_id = change.change_id
         self.tasks[change.task_id].summary = e.get("summary", "")
+        run = self.tests.get(change.task_id)
+        if run is not None and run.get("tree") and run.get("tree") != change.commit:
+            run["stale"] = True  # the results describe a tree this task has since moved on from
 
     def _on_change_decided(self, e: Event) -> None:
         change = self.changes[e.get("change_id")]
@@ -204,6 +207,12 @@ class SessionState:
 
     def _on_tests_finished(self, e: Event) -> None:
         self.tests[e.get("task_id")] = self.last_tests = dict(e.data)
+
+    def _on_user_edited(self, e: Event) -> None:
+        # Runs on the user's tree (`T` on a task without a worktree carries no tree) go stale with any save.
+        for run in self.tests.values():
+            if not run.get("tree") and run.get("by") == "user":
+                run["stale"] = True
 
     def _on_findings_reported(self, e: Event) -> None:
         self.findings.setdefault(e.get("task_id"), []).extend(e.get("findings"))

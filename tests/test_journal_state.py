@@ -85,3 +85,16 @@ async def test_a_withdrawn_decision_leaves_the_queue(tmp_path):
     with pytest.raises(asyncio.CancelledError):
         await waiter
     assert session.open_decisions() == []
+
+
+def test_a_test_run_goes_stale_when_its_task_moves_on_to_another_tree(tmp_path):
+    _, session = _session(tmp_path)
+    session.emit("session_started", goal="goal", repo=str(tmp_path))
+    tasks = [{"id": "t1", "title": "one", "description": "", "agent": "coder", "depends_on": [], "model": None}]
+    session.emit("plan_proposed", tasks=tasks)
+    session.emit("tests_finished", task_id="t1", passed=3, failed=0, errors=0, skipped=1, tests=[], tree="aaa")
+    session.emit("change_proposed", change_id="t1.1", task_id="t1", files=["a.py"], diff="d", base="b", commit="aaa")
+    assert not session.state.tests["t1"].get("stale")
+    session.emit("change_proposed", change_id="t1.2", task_id="t1", files=["a.py"], diff="d", base="b", commit="ccc")
+    assert session.state.tests["t1"]["stale"] is True
+    assert session.state.tests["t1"]["skipped"] == 1 and session.state.tests["t1"]["passed"] == 3

@@ -196,7 +196,7 @@ Counts are exact: skipped and expected failures are never counted as passed.
             if many:
                 counts = outcome_counts(run)
                 outcome = _worst([o for o, n in counts.items() if n])
-                label = _label(outcome, task_id, summary_text(counts))
+                label = _label(outcome, task_id, summary_text(counts) + (" · stale: the code changed since" if run.get("stale") else ""))
                 parent = tree.root.add(label, ResultNode("task", outcome), expand=True)
             self._add_files(parent, run.get("tests") or [])
 
