@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import threading
 import time
@@ -70,6 +71,9 @@ def _import_litellm() -> Any:
             import litellm
 
             litellm.suppress_debug_info = True  # no "Provider List: ..." / "Give Feedback" prints on stdout
+            # Its warnings go to stderr, under the TUI and into headless output; our own errors say what matters.
+            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+                logging.getLogger(name).setLevel(logging.ERROR)
             from .offline.provider import register
 
             register(litellm)

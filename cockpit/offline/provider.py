@@ -215,6 +215,7 @@ def register(litellm: Any) -> None:
     try:
         litellm.register_model({f"{PROVIDER}/cockpit": {
             "litellm_provider": PROVIDER, "mode": "chat", "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+            "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
             "max_tokens": 128_000, "max_input_tokens": 128_000, "max_output_tokens": 16_000,
         }})
     except Exception:  # noqa: BLE001 - a litellm without register_model still works, only slower per call
