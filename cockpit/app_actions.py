@@ -21,6 +21,7 @@ from textual.binding import Binding
 from cockpit.config_schema import DEFAULT_KEYS
 from cockpit.deploy import deploy_allowed
 from cockpit.plan import PlanError, Task, check_graph
+from cockpit.state import TERMINAL
 from cockpit.widgets.approvals import ApprovalsQueue
 from cockpit.widgets.changes_pane import ChangesPane
 from cockpit.widgets.dialogs import HelpScreen, ReassignDialog, RejectDialog, TaskForm, TextEditor
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from cockpit.engine import Engine
     from cockpit.state import Decision, SessionState
 
-TERMINAL = ("done", "failed", "cancelled")
 
 # (binding id, action, footer label, palette/help description, shown in the footer)
 COMMANDS: list[tuple[str, str, str, str, bool]] = [

@@ -7,8 +7,6 @@ except through `Session.decide`. `run()` returns the session's final status once
 from __future__ import annotations
 
 import asyncio
-import shlex
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -16,7 +14,7 @@ from .budget import BudgetExceeded, Budgets
 from .changes import ChangeDesk
 from .context import read_instructions
 from .plan import PLAN_TASK_ID, Task, blocked_ids, parse_tasks, ready_ids
-from .state import OPEN_CHANGE
+from .state import OPEN_CHANGE, TERMINAL
 from .task_run import TaskRun, cancel_and_wait
 from .testing import detect_test_command
 
@@ -28,7 +26,6 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 T = TypeVar("T")
-TERMINAL = ("done", "failed", "cancelled")
 WAKE_ON = {
     "task_updated", "task_added", "task_edited", "plan_proposed", "plan_approved", "decision_requested",
     "decision_resolved", "session_paused", "session_resumed",
@@ -51,7 +48,7 @@ class Runner:
         self.interactive = interactive  # False: stop when only human decisions are left (headless)
         self.budgets = Budgets(config.session_budget, config.task_budget)
         self.instructions = read_instructions(workspace.root)
-        self.test_command = config.test_command or _python_aware(detect_test_command(workspace.root))
+        self.test_command = config.test_command or detect_test_command(workspace.root)
         self._git_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -210,7 +207,7 @@ class Runner:
 
     def _busy(self) -> int:
         """Tasks holding a slot: launched and not parked on a human's decision."""
-        parked = {d.task_id for d in self.session.state.decisions.values()}
+        parked = self.session.state.parked_tasks()
         return sum(1 for task_id in self._running if task_id not in parked)
 
     def _launch(self, task_id: str, work) -> None:
@@ -257,7 +254,7 @@ class Runner:
         cancelled task can still be retried, so only a fully done plan (or `stop`) ends the run.
         """
         state = self.session.state
-        parked = {d.task_id for d in state.decisions.values()}
+        parked = state.parked_tasks()
         if any(task_id not in parked for task_id in self._running):
             return None  # some task is still at work
         statuses = state.status_map()
@@ -378,9 +375,3 @@ class Runner:
             finally:
                 self._quiet.discard(task_id)
 
-
-def _python_aware(command: str | None) -> str | None:
-    """Run pytest with the interpreter cockpit runs on when the bare `pytest` may not be on PATH."""
-    if command and command.split()[0] == "pytest":
-        return f"{shlex.quote(sys.executable)} -m {command}"
-    return command

@@ -12,6 +12,7 @@ from .events import Event
 from .plan import PLAN_TASK_ID, Task
 
 OPEN_CHANGE = ("pending", "approved", "conflicted")  # a change still owed a decision or an apply
+TERMINAL = ("done", "failed", "cancelled")  # task statuses nothing moves on from but a retry
 
 
 @dataclass
@@ -240,6 +241,10 @@ class SessionState:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def parked_tasks(self) -> set[str]:
+        """Tasks waiting on a human's decision: they hold no slot and do no work."""
+        return {d.task_id for d in self.decisions.values()}
 
     def next_change_id(self, task_id: str) -> str:
         return f"{task_id}.{sum(1 for c in self.changes.values() if c.task_id == task_id) + 1}"
