@@ -1,9 +1,10 @@
 """Start-up launcher: run cockpit (or the bare baseline app) headless and leave at its first painted frame.
 
 `python -m bench.first_frame REPORT cockpit ARGS...` runs the real `cockpit ARGS...`; `... REPORT bare` runs the
-baseline. At the first frame (the first screen update rendered to terminal bytes) it writes to REPORT the
-monotonic time, whether litellm was imported by then, and how many modules were, then leaves at once with
-os._exit: the measurement is over, and a graceful shutdown is not part of it.
+baseline. At the first frame (the first screen update rendered to terminal bytes) it notes the monotonic time,
+whether litellm was imported by then, and how many modules were. cockpit paints before its engine is open, so for
+cockpit it also waits for the first frame that shows the opened session (`session_shown`). Then it writes REPORT
+and leaves at once with os._exit: the measurement is over, and a graceful shutdown is not part of it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def _report_first_frame(app, path: str) -> None:
     from textual._compositor import CompositorUpdate
 
     original = app._display
+    report: dict = {}
 
     def display(screen, renderable) -> None:
         painted = renderable is not None and not app._batch_count
@@ -29,8 +31,14 @@ def _report_first_frame(app, path: str) -> None:
         if isinstance(renderable, CompositorUpdate):
             renderable.render_segments(app.console)  # what a terminal would be sent; headless skips it
         now = time.monotonic()
-        report = {"first_frame": now, "litellm_imported": "litellm" in sys.modules, "modules": len(sys.modules),
-                  "screen": type(app.screen).__name__}
+        if not report:
+            report.update(first_frame=now, litellm_imported="litellm" in sys.modules, modules=len(sys.modules),
+                          screen=type(app.screen).__name__)
+        main_screen = getattr(app, "main_screen", None)
+        waiting = main_screen is not None and getattr(main_screen, "engine", None) is None
+        if waiting:
+            return  # cockpit: its engine is still opening
+        report["session_shown"] = now
         with open(path, "w", encoding="utf-8") as out:
             json.dump(report, out)
         sys.stdout.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import threading
 import time
 from functools import partial
 from importlib import resources
@@ -25,17 +26,14 @@ from textual.worker import Worker
 from cockpit.app_actions import COMMANDS
 from cockpit.app_screen import MainScreen
 from cockpit.config import user_config_dir
-from cockpit.headless import exit_code
-from cockpit.runner import Outcome
 from cockpit.ui_themes import DEFAULT_THEME, register_themes
-from cockpit.widgets.dialogs import ConfirmQuit, GoalPrompt
-from cockpit.widgets.summary import SummaryScreen, summary_markdown
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
     from cockpit.engine import Engine
     from cockpit.events import Event
+    from cockpit.runner import Outcome
 
 STYLESHEET = Path(str(resources.files("cockpit.themes") / "cockpit.tcss"))  # package data, also when installed
 INTERRUPTED = 130
@@ -95,10 +93,16 @@ class CockpitApp(App[int]):
     BINDINGS = [Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False, priority=True)]
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, engine: "Engine", *, ask_goal: bool = False, run_engine: bool = True,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: "Engine | None" = None, *, opener: "Callable[[], Engine] | None" = None,
+                 ask_goal: bool = False, run_engine: bool = True, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        if (engine is None) == (opener is None):
+            raise ValueError("give the app an engine or an opener, not both")
         self.engine = engine
+        self.opener = opener  # opens the engine in a thread once the first frame is up (the `cockpit` command)
+        self.open_error: BaseException | None = None
+        self._opening: threading.Thread | None = None
+        self._theme_problems: list[str] = []
         self.ask_goal = ask_goal
         self.run_engine = run_engine
         self._orphans: list[dict] = []  # from orphans_found: offered for cleaning in the palette
@@ -117,14 +121,58 @@ class CockpitApp(App[int]):
         return self.main_screen
 
     def on_mount(self) -> None:
-        self._apply_config()
+        self._theme_problems = register_themes(self, user_config_dir() / "themes")
+        theme = remembered_theme()  # the config may name another once the engine has read it
+        self.theme = theme if theme in self.available_themes else DEFAULT_THEME
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme) -> None:
+        configured = self.engine.config.theme if self.engine is not None else DEFAULT_THEME
+        if configured == DEFAULT_THEME or theme.name != configured:  # the config's own choice needs no remembering
+            remember_theme(theme.name)
 
     def on_main_screen_ready(self, _message: MainScreen.Ready) -> None:
+        if not gc.isenabled():  # the CLI turned collection off for start-up: keep what loaded, then collect again
+            gc.freeze()
+            gc.enable()
+        if self.engine is not None:
+            self._attach()
+        else:  # paint the panes first; git, the journal and the runner load meanwhile
+            self.call_after_refresh(self._open_in_thread)
+
+    def _open_in_thread(self) -> None:
+        self._opening = threading.Thread(target=self._open_engine, name="cockpit-open", daemon=True)
+        self._opening.start()
+
+    def _open_engine(self) -> None:
+        assert self.opener is not None
+        try:
+            engine = self.opener()
+        except Exception as exc:  # noqa: BLE001 - shown as the CLI's one-line error once the app has closed
+            self.open_error = exc
+            self._call_from_thread(self.exit, return_code=USAGE_ERROR)
+            return
+        self.engine = engine  # run_app closes it, whether or not the app is still there to use it
+        self._call_from_thread(self._attach)
+
+    def _call_from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:
+            pass  # the app has already closed (the user quit while the engine opened)
+
+    def _attach(self) -> None:
+        """The engine is open: show its session, follow its events, and start it (or ask for the goal first)."""
+        assert self.engine is not None
+        self._apply_config()
+        self.main_screen.attach(self.engine)
         self._replay_journal()
         self._unsubscribe = self.engine.session.subscribe(self._on_engine_event)
         self._live = True
         self.set_interval(1.0, self._tick)
         if self.ask_goal:
+            from cockpit.widgets.dialogs import GoalPrompt
+
             self.push_screen(GoalPrompt(), self._goal_given)
         elif self.run_engine:
             self.start_engine()
@@ -135,15 +183,13 @@ class CockpitApp(App[int]):
 
     def _apply_config(self) -> None:
         config = self.engine.config
-        problems = register_themes(self, user_config_dir() / "themes")
-        # A theme named in the config wins; otherwise the one last picked from the palette is remembered.
-        wanted = config.theme if config.theme != DEFAULT_THEME else (remembered_theme() or DEFAULT_THEME)
-        if wanted in self.available_themes:
-            self.theme = wanted
-        else:
-            problems.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
-            self.theme = DEFAULT_THEME
-        self.theme_changed_signal.subscribe(self, lambda theme: remember_theme(theme.name))
+        problems, self._theme_problems = self._theme_problems, []
+        # A theme named in the config wins; otherwise the one last picked from the palette (set at mount) stays.
+        if config.theme != DEFAULT_THEME:
+            if config.theme in self.available_themes:
+                self.theme = config.theme
+            else:
+                problems.append(f"theme {config.theme!r} not found; using {self.theme}")
         self.set_keymap(config.key_bindings())
         for problem in problems:
             self.notify(problem, title="Theme", severity="warning", timeout=10)
@@ -208,6 +254,9 @@ class CockpitApp(App[int]):
             self.bell()
 
     def _session_finished(self, event: "Event") -> None:
+        from cockpit.runner import Outcome
+        from cockpit.widgets.summary import SummaryScreen, summary_markdown
+
         self.outcome = self.outcome or Outcome(event.get("status"), (event.get("summary") or {}).get("reason", ""))
         if self.quitting:
             return
@@ -219,6 +268,8 @@ class CockpitApp(App[int]):
             self.exit(return_code=self.final_code())
 
     def final_code(self) -> int:
+        from cockpit.headless import exit_code
+
         return exit_code(self.outcome) if self.outcome is not None else INTERRUPTED
 
     def elapsed(self) -> float:
@@ -235,12 +286,13 @@ class CockpitApp(App[int]):
     @work(group="quit", exclusive=True)
     async def action_quit(self) -> None:
         """Quit; with agents at work, ask first. The runner stops with "interrupted": the session stays resumable."""
-        state = self.engine.session.state
-        if state.finished is not None or self._engine_worker is None:
+        if self.engine is None or self._engine_worker is None or self.engine.session.state.finished is not None:
             self.exit(return_code=self.final_code())
             return
-        running = [task_id for task_id, ts in state.tasks.items() if ts.status == "running"]
+        running = [task_id for task_id, ts in self.engine.session.state.tasks.items() if ts.status == "running"]
         if running:
+            from cockpit.widgets.dialogs import ConfirmQuit
+
             message = (f"{len(running)} agent(s) are at work ({', '.join(running)}). Quit anyway? "
                        "What they were doing restarts when you run `cockpit resume`.")
             if not await self.push_screen_wait(ConfirmQuit(message)):
@@ -257,7 +309,7 @@ class CockpitApp(App[int]):
 
     def get_system_commands(self, screen: "Screen") -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if not isinstance(screen, MainScreen):
+        if not isinstance(screen, MainScreen) or self.engine is None:
             return
         keymap = self.engine.config.key_bindings()
         for binding_id, action, label, description, _shown in COMMANDS:
@@ -289,8 +341,19 @@ def freeze_loaded_heap() -> None:
     gc.freeze()
 
 
-def run_app(engine: "Engine", ask_goal: bool = False, **options: Any) -> int:
-    """Run the cockpit on `engine` until the user quits; the exit code of the CLI contract."""
+def run_app(engine: "Engine | None" = None, ask_goal: bool = False, **options: Any) -> int:
+    """Run the cockpit on `engine` (or on the engine `opener=` opens) until the user quits; the CLI's exit code.
+
+    An engine the app opened is closed here; an error opening it is raised here, after the app has closed.
+    """
     app = CockpitApp(engine, ask_goal=ask_goal, **options)
-    app.run()
+    try:
+        app.run()
+    finally:
+        if app._opening is not None:
+            app._opening.join()
+        if options.get("opener") is not None and app.engine is not None:
+            app.engine.close()
+    if app.open_error is not None:
+        raise app.open_error
     return app.return_code if app.return_code is not None else app.final_code()

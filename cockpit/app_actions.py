@@ -23,12 +23,13 @@ from cockpit.deploy import deploy_allowed
 from cockpit.plan import PlanError, Task, check_graph
 from cockpit.state import TERMINAL
 from cockpit.widgets.approvals import ApprovalsQueue
-from cockpit.widgets.changes_pane import ChangesPane
-from cockpit.widgets.dialogs import HelpScreen, ReassignDialog, RejectDialog, TaskForm, TextEditor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cockpit.engine import Engine
     from cockpit.state import Decision, SessionState
+    from cockpit.widgets.changes_pane import ChangesPane
 
 
 # (binding id, action, footer label, palette/help description, shown in the footer)
@@ -59,10 +60,18 @@ COCKPIT_BINDINGS = [
 EDIT_CONTEXT_HELP = "Every agent reads this with its brief, on its next model call. Use it for conventions and constraints."
 
 
+def dialogs():
+    """The dialogs, loaded on first use: they pull TextArea, Select and Markdown, which the first frame does without."""
+    from cockpit.widgets import dialogs as module
+
+    return module
+
+
 class CockpitActions:
     """The actions of MainScreen (mixed in; MainScreen provides engine, state, selection and the panes)."""
 
-    engine: "Engine"
+    engine: "Engine | None"
+    changes_pane: "Callable[[], ChangesPane]"
     state: "SessionState"
     selected_task: str | None
 
@@ -71,6 +80,8 @@ class CockpitActions:
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.is_mounted:
             return None
+        if self.engine is None:  # still opening: only help, quit and moving around apply
+            return action in ("help", "quit", "focus_next", "focus_previous")
         state = self.state
         task_id = self.selected_plan_task()
         status = state.tasks[task_id].status if task_id else None
@@ -106,7 +117,7 @@ class CockpitActions:
             if not kept:
                 self.notify("No hunk is selected: press space on a hunk to include it, or x to reject.", severity="warning")
                 return
-            comment = await self.app.push_screen_wait(RejectDialog(
+            comment = await self.app.push_screen_wait(dialogs().RejectDialog(
                 f"Apply {len(kept)} selected hunk(s) of {describe(decision)}. A comment on the hunks left out goes "
                 "back to the agent (optional):", title="Apply selected hunks", verb="applies"))
             if comment is None:
@@ -117,7 +128,7 @@ class CockpitActions:
 
     def kept_hunks(self, decision: "Decision") -> list | None:
         """The hunks selected in the diff of this decision's change, or None when all of them are (or none shown)."""
-        pane = self.query_one(ChangesPane)
+        pane = self.changes_pane()
         change_id = decision.payload.get("change_id")
         if decision.kind != "change" or pane.selected_change_id != change_id:
             return None
@@ -132,7 +143,7 @@ class CockpitActions:
         decision = self.target_decision()
         if decision is None:
             return
-        reason = await self.app.push_screen_wait(RejectDialog(f"{describe(decision)}\n{decision.prompt}"))
+        reason = await self.app.push_screen_wait(dialogs().RejectDialog(f"{describe(decision)}\n{decision.prompt}"))
         if reason is None:
             return
         answer: dict[str, Any] = {"approved": False, **({"reason": reason} if reason else {})}
@@ -165,7 +176,7 @@ class CockpitActions:
         models = list(dict.fromkeys([current, *self.engine.config.model_choices(),
                                      *([self.engine.model_override] if self.engine.model_override else [])]))
         agents = sorted(name for name in self.engine.agents if name != "planner")
-        answer = await self.app.push_screen_wait(ReassignDialog(task_id, agents, models, task.agent, current))
+        answer = await self.app.push_screen_wait(dialogs().ReassignDialog(task_id, agents, models, task.agent, current))
         if answer is None:
             return
         agent, model = answer
@@ -184,10 +195,10 @@ class CockpitActions:
     async def action_edit_context(self) -> None:
         task_id = self.selected_plan_task()
         if task_id is None:
-            text = await self.app.push_screen_wait(TextEditor("Shared context", self.state.shared_context, EDIT_CONTEXT_HELP))
+            text = await self.app.push_screen_wait(dialogs().TextEditor("Shared context", self.state.shared_context, EDIT_CONTEXT_HELP))
             self._save_context(text)
             return
-        answer = await self.app.push_screen_wait(TaskForm(task=self.state.tasks[task_id].task.to_dict()))
+        answer = await self.app.push_screen_wait(dialogs().TaskForm(task=self.state.tasks[task_id].task.to_dict()))
         if answer is not None:
             self._save_task(task_id, answer)
 
@@ -269,7 +280,7 @@ class CockpitActions:
         existing = set(self.state.tasks)
         suggested = next(f"t{n}" for n in range(1, len(existing) + 2) if f"t{n}" not in existing)
         agents = sorted(name for name in self.engine.agents if name != "planner")
-        answer = await self.app.push_screen_wait(TaskForm(agents=agents, suggested_id=suggested))
+        answer = await self.app.push_screen_wait(dialogs().TaskForm(agents=agents, suggested_id=suggested))
         if answer is None:
             return
         try:
@@ -311,7 +322,7 @@ class CockpitActions:
         while node is not None and not pane_help:
             pane_help = getattr(node, "HELP", "") or ""
             node = node.parent
-        self.app.push_screen(HelpScreen(keys, pane_help or self.HELP))
+        self.app.push_screen(dialogs().HelpScreen(keys, pane_help or self.HELP))
 
 
 def describe(decision: "Decision") -> str:

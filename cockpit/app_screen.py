@@ -16,18 +16,19 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from cockpit.app_actions import COCKPIT_BINDINGS, COMMANDS, CockpitActions
 from cockpit.app_streams import StreamDeck, StreamHeader
 from cockpit.plan import PLAN_TASK_ID
+from cockpit.state import SessionState
 from cockpit.widgets.approvals import ApprovalsQueue
-from cockpit.widgets.changes_pane import ChangesPane
 from cockpit.widgets.plan_tree import PlanPane, PlanTree
 from cockpit.widgets.status_bar import StatusBar
-from cockpit.widgets.test_results import TestResults
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from cockpit.engine import Engine
+    from cockpit.widgets.changes_pane import ChangesPane
+    from cockpit.widgets.test_results import TestResults
     from cockpit.events import Event
-    from cockpit.state import Decision, SessionState
+    from cockpit.state import Decision
 
 STREAM_ONLY = {"agent_output", "tool_called", "tool_result"}  # the bulk of events: nothing but the stream changes
 DIRTY_BY_EVENT = {
@@ -53,9 +54,10 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
     class Ready(Message):
         """The panes exist: events can be routed to them."""
 
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: "Engine | None") -> None:
         super().__init__(id="main")
-        self.engine = engine
+        self.engine = engine  # None until the app has opened it: the panes show an empty session meanwhile
+        self._empty = SessionState()
         self.selected_task: str | None = None
         self._dirty: set[str] = {"changes", "tests", "findings"}
         self._sync_scheduled = False
@@ -70,17 +72,30 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
                 yield ApprovalsQueue(id="approvals")
             with Vertical(id="right"):
                 yield StreamDeck(id="streams")
-                with TabbedContent(id="bottom"):
-                    with TabPane("Changes", id="changes-tab"):
-                        yield ChangesPane(id="changes")
-                    with TabPane("Tests", id="tests-tab"):
-                        yield TestResults(id="tests")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(PlanTree).focus()
+        if self.engine is None:
+            self.query_one(StatusBar).opening()
+        self.call_after_refresh(self._mount_review_panes)
+
+    async def _mount_review_panes(self) -> None:
+        """Changes and tests join the screen right after its first frame: start-up paints a third sooner."""
+        from cockpit.widgets.changes_pane import ChangesPane  # pygments and the diff view: after the first frame too
+        from cockpit.widgets.test_results import TestResults
+
+        bottom = TabbedContent(id="bottom")
+        bottom.compose_add_child(TabPane("Changes", ChangesPane(id="changes"), id="changes-tab"))
+        bottom.compose_add_child(TabPane("Tests", TestResults(id="tests"), id="tests-tab"))
+        await self.query_one("#right").mount(bottom)
         self.sync_now()
         self.post_message(self.Ready())
+
+    def attach(self, engine: "Engine") -> None:
+        self.engine = engine
+        self._dirty = {"changes", "tests", "findings"}
+        self.sync_now()
 
     def on_resize(self, event) -> None:
         footer = self.query_one(Footer)
@@ -90,8 +105,8 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
     # -- from the engine -----------------------------------------------------------------------------------------
 
     @property
-    def state(self) -> "SessionState":
-        return self.engine.session.state
+    def state(self) -> SessionState:
+        return self.engine.session.state if self.engine is not None else self._empty
 
     def apply_event(self, event: "Event") -> None:
         """Route one journaled event: text to its stream now, everything else at the next frame."""
@@ -110,6 +125,8 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
 
     def models(self) -> dict[str, str]:
         models: dict[str, str] = {}
+        if self.engine is None:
+            return models
         for task_id, ts in self.state.tasks.items():
             try:
                 models[task_id] = self.engine.runner.model_for(ts.task)
@@ -132,13 +149,13 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
         }
         self.query_one(StreamDeck).update_tasks(headers)
         dirty, self._dirty = self._dirty, set()
-        changes = self.query_one(ChangesPane)
+        changes = self.changes_pane()
         if "changes" in dirty:
             changes.update_changes(list(state.changes.values()))
         if "findings" in dirty:
             changes.set_findings([finding for found in state.findings.values() for finding in found])
         if "tests" in dirty:
-            self.query_one(TestResults).show_runs(state.tests)
+            self.test_results().show_runs(state.tests)
         plan_review = any(d.kind == "plan" for d in state.decisions.values())
         if plan_review != self._plan_review:
             self._plan_review = plan_review
@@ -146,6 +163,12 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
             if plan_review:
                 self.query_one(PlanTree).focus()
         self.refresh_keys()
+
+    def changes_pane(self) -> "ChangesPane":
+        return self.query_one("#changes")  # type: ignore[return-value]
+
+    def test_results(self) -> "TestResults":
+        return self.query_one("#tests")  # type: ignore[return-value]
 
     def refresh_keys(self) -> None:
         """Refresh the footer only when the set of keys that apply has changed (it rebuilds itself each time)."""
@@ -155,7 +178,11 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
             self.refresh_bindings()
 
     def sync_header(self) -> None:
-        self.query_one(StatusBar).sync(self.state, self.engine.runner.is_paused(), self.app.elapsed())
+        status = self.query_one(StatusBar)
+        if self.engine is None:
+            status.opening()
+        else:
+            status.sync(self.state, self.engine.runner.is_paused(), self.app.elapsed())
 
     # -- selection -----------------------------------------------------------------------------------------------
 
@@ -186,7 +213,7 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
         change_id = decision.payload.get("change_id")
         if change_id:
             self.query_one("#bottom", TabbedContent).active = "changes-tab"
-            self.query_one(ChangesPane).select_change(change_id)
+            self.changes_pane().select_change(change_id)
 
     def target_decision(self) -> "Decision | None":
         """The decision `a` and `x` answer: the plan first, then what has focus, then the selected task's."""
@@ -198,7 +225,7 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
                 return decision
         focused = self.focused
         chain = list(focused.ancestors_with_self) if focused is not None else []
-        approvals, changes = self.query_one(ApprovalsQueue), self.query_one(ChangesPane)
+        approvals, changes = self.query_one(ApprovalsQueue), self.changes_pane()
         if approvals in chain and approvals.highlighted_request in self.state.decisions:
             return self.state.decisions[approvals.highlighted_request]
         if changes in chain and changes.selected_change_id:

@@ -13,11 +13,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from cockpit.widgets.agent_stream import AgentStream
 from cockpit.widgets.plan_tree import ACTIVE, STATUS_ICONS
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
+
+    from cockpit.widgets.agent_stream import AgentStream
 
     from cockpit.events import Event
 
@@ -80,7 +81,13 @@ class StreamDeck(Vertical):
     }
     """
 
-    HELP = AgentStream.HELP
+    HELP = """
+## Agent stream
+What the agent of this task says and does, live: its text as Markdown, each tool call with its result,
+and status lines. The stream follows the output until you scroll up; press **G** (or scroll to the end)
+to follow again. **j / k** scroll, **g** goes to the top. Only the most recent output is kept in memory;
+the whole transcript is in the session journal.
+"""
 
     class StreamChosen(Message):
         """The user picked a stream in the tab line."""
@@ -155,6 +162,8 @@ class StreamDeck(Vertical):
         self.post_message(self.StreamChosen(event.task_id))
 
     def _add_stream(self, task_id: str) -> AgentStream:
+        from cockpit.widgets.agent_stream import AgentStream  # Markdown and its parser: not needed before a task runs
+
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", task_id)
         stream = AgentStream(task_id, id=f"stream-{safe}-{len(self.streams)}")
         stream.display = False

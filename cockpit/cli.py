@@ -12,6 +12,7 @@ import gc
 import os
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 COMMANDS = ("run", "demo", "resume", "agents")
@@ -158,18 +159,32 @@ def _open(args, *, repo: Path, goal: str | None = None, resume: str | None = Non
     headless = args.headless if headless is None else headless
     if demo:
         _configure_demo_rate(headless)
-    from .engine import open_engine
+    options = dict(goal=goal, resume=resume, config_path=args.config, model=args.model, api_base=args.api_base,
+                   interactive=not headless, plan_file=plan_file)
+    if not headless:
+        _check_repo(repo)  # the one error worth catching before the screen is drawn
+        gc.disable()  # nothing start-up allocates is garbage worth a collection; the app turns it back on
+        from .app import run_app  # Textual, and nothing of the engine: the first frame comes before git and litellm
 
-    engine = open_engine(repo, goal=goal, resume=resume, config_path=args.config, model=args.model,
-                         api_base=args.api_base, interactive=not headless, plan_file=plan_file)
+        return run_app(opener=partial(_open_engine, repo, options), ask_goal=goal is None and resume is None)
+    engine = _open_engine(repo, options)
     try:
-        if headless:
-            return asyncio.run(_run_headless(engine, args))
-        from .app import run_app  # the TUI; only now is Textual imported
-
-        return run_app(engine, ask_goal=goal is None and resume is None)
+        return asyncio.run(_run_headless(engine, args))
     finally:
         engine.close()
+
+
+def _open_engine(repo: Path, options: dict):
+    from .engine import open_engine
+
+    return open_engine(repo, **options)
+
+
+def _check_repo(repo: Path) -> None:
+    """Fail before the TUI starts when `repo` is not inside a git work tree (open_engine says the same later)."""
+    path = repo.resolve()
+    if not any((folder / ".git").exists() for folder in (path, *path.parents)):
+        raise UsageError(f"not a git repository: {repo} (run `git init` or pass --repo)")
 
 
 async def _run_headless(engine, args) -> int:

@@ -266,14 +266,6 @@ class AgentStream(VerticalScroll, can_focus=True):
     }
     """
 
-    HELP = """
-## Agent stream
-What the agent of this task says and does, live: its text as Markdown, each tool call with its result,
-and status lines. The stream follows the output until you scroll up; press **G** (or scroll to the end)
-to follow again. **j / k** scroll, **g** goes to the top. Only the most recent output is kept in memory;
-the whole transcript is in the session journal.
-"""
-
     def __init__(self, task_id: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.task_id = task_id

@@ -83,6 +83,10 @@ decisions are waiting for you (press **ctrl+n** to jump to the next one).
         self.elapsed = elapsed
         self.needs_you = len(state.decisions)
 
+    def opening(self) -> None:
+        """Before the engine is open (the first frame of `cockpit`): nothing to count yet."""
+        self.status = "opening"
+
     def _status_style(self) -> str:
         if self.status in ("failed", "stopped"):
             return "$error"
