@@ -75,7 +75,7 @@ async def _ours(diff: str, repeats: int) -> dict[str, Any]:
     runner = asyncio.create_task(app.run_async(headless=True, size=APP_SIZE))
     opened, ended = [], []
     try:
-        await _first_of(probe.next_frame_where(lambda: app.main_screen.is_mounted), runner)
+        await _first_of(probe.next_frame_where(lambda: bool(app.main_screen.query("#changes"))), runner)
         session = engine.session
         small = big_diff(30, "src/small.py")
         session.emit("plan_proposed", tasks=[{"id": task_id, "title": f"bench {task_id}", "agent": "coder",

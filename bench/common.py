@@ -70,11 +70,12 @@ class Sizes:
 
 
 FULL = Sizes(startup_runs=15, stream_agents=16, stream_rate=200, stream_seconds=10,
-             throughput_rates=(400, 800, 1_600, 3_200, 6_400, 12_800, 20_000, 32_000), throughput_seconds=4,
+             throughput_rates=(400, 800, 1_600, 3_200, 6_400, 12_800, 20_000, 32_000, 48_000, 64_000),
+             throughput_seconds=4,
              diff_lines=20_000, diff_repeats=5, memory_lines=1_000_000, engine_tasks=50, engine_tokens=400,
              edit_repeats=5)
 QUICK = Sizes(startup_runs=3, stream_agents=16, stream_rate=200, stream_seconds=2,
-              throughput_rates=(800, 1_600, 3_200), throughput_seconds=1, diff_lines=20_000, diff_repeats=2,
+              throughput_rates=(1_600, 6_400, 20_000), throughput_seconds=1, diff_lines=20_000, diff_repeats=2,
               memory_lines=8_000, engine_tasks=10, engine_tokens=200, edit_repeats=1)
 TINY = Sizes(startup_runs=1, stream_agents=2, stream_rate=200, stream_seconds=0.3, throughput_rates=(400,),
              throughput_seconds=0.3, diff_lines=500, diff_repeats=1, memory_lines=400, engine_tasks=2,

@@ -127,14 +127,16 @@ async def run_bare(agents: int, tokens: int, rate: float, mode: str = "words",
 
 
 async def _feed(log: Any, pieces: list[str], rate: float) -> list[float]:
-    """Append tokens on the offline provider's schedule: token k is due k / rate seconds after the start.
-    Returns [first token, last token] (perf_counter)."""
-    start = time.monotonic()
+    """Append tokens on the offline provider's schedule (its Pacer: what fell due since the last tick goes in one
+    write, as in one chunk). Returns [first token, last token] (perf_counter)."""
+    from cockpit.offline.provider import Pacer
+
+    pacer = Pacer(len(pieces), rate)
     span: list[float] = []
-    for sent, piece in enumerate(pieces, 1):
-        delay = max(0.0, start + sent / rate - time.monotonic()) if rate > 0 else 0.0
-        await asyncio.sleep(delay)
-        log.write(piece)
+    while pacer.left:
+        await asyncio.sleep(pacer.wait())
+        start = pacer.sent
+        log.write("".join(pieces[start:start + pacer.take()]))
         span[1:] = [time.perf_counter()] if span else []
         if not span:
             span.append(time.perf_counter())

@@ -30,6 +30,7 @@ DEFAULT_RATE = 60.0  # tokens per second: fast enough to demo, slow enough to wa
 RATE_ENV = "COCKPIT_OFFLINE_RATE"
 DEFAULT_ROLE = "default"  # when a call carries no cockpit_role metadata
 ARGUMENT_PIECE_CHARS = 12  # tool arguments are streamed in pieces this long, as real providers do
+TICK_S = 0.005  # a stream sends at most one chunk per tick (200 a second): what fell due in between goes together
 
 _rate_override: float | None = None
 _WORDS = re.compile(r"\s*\S+\s*|\s+")  # word-sized pieces that keep their whitespace, so they join back exactly
@@ -111,19 +112,49 @@ def _chunk(*, text: str = "", tool_use: dict[str, Any] | None = None, finish_rea
             "usage": usage, "index": 0}
 
 
-class _Pacer:
-    """Spaces chunks at the configured rate against a fixed schedule, so slow consumers do not add drift."""
+class Pacer:
+    """The schedule of a stream of `total` pieces at `rate` pieces per second: piece k is due k / rate seconds after
+    the start. A stream wakes at most once per TICK_S and sends every piece due by then as one chunk, as a fast
+    provider's multi-token deltas do; late consumers catch up without drift. At rate 0: one piece at a time, no delay.
+    """
 
-    def __init__(self) -> None:
-        self.rate = current_rate()
+    def __init__(self, total: int, rate: float | None = None) -> None:
+        self.rate = current_rate() if rate is None else rate
+        self.total = total
         self.start = time.monotonic()
         self.sent = 0
 
-    def delay(self) -> float:
-        self.sent += 1
+    @property
+    def left(self) -> int:
+        return self.total - self.sent
+
+    def wait(self) -> float:
+        """Seconds to sleep before the next batch (0 at rate 0: the sleep still lets other streams run)."""
         if self.rate <= 0:
             return 0.0
-        return max(0.0, self.start + self.sent / self.rate - time.monotonic())
+        return max(TICK_S, self.start + (self.sent + 1) / self.rate - time.monotonic())
+
+    def take(self) -> int:
+        """How many pieces go in the chunk sent now (at least one)."""
+        due = self.sent + 1 if self.rate <= 0 else int((time.monotonic() - self.start) * self.rate)
+        count = min(self.left, max(1, due - self.sent))
+        self.sent += count
+        return count
+
+
+def batched_chunks(pieces: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The chunks for pieces sent together: consecutive text pieces joined into one, tool-call pieces as they are."""
+    text: list[str] = []
+    for piece in pieces:
+        if piece["tool_use"] is None:
+            text.append(piece["text"])
+            continue
+        if text:
+            yield _chunk(text="".join(text))
+            text = []
+        yield piece
+    if text:
+        yield _chunk(text="".join(text))
 
 
 class _Plan:
@@ -170,22 +201,22 @@ def _handler_class(custom_llm_base: type) -> type:
         async def astreaming(self, model: str, messages: list, *args: Any, litellm_params: dict | None = None,
                              optional_params: dict | None = None, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
             plan = _Plan(model, messages, litellm_params, optional_params)
-            pacer = _Pacer()
-            for piece in plan.pieces:
-                # sleep(0) when the rate is 0: no delay, but other agents' tasks still get their turn.
-                await asyncio.sleep(pacer.delay())
-                yield piece
+            pacer = Pacer(len(plan.pieces))
+            while pacer.left:
+                await asyncio.sleep(pacer.wait())  # sleep(0) at rate 0: other agents' tasks still get their turn
+                start = pacer.sent
+                for chunk in batched_chunks(plan.pieces[start:start + pacer.take()]):
+                    yield chunk
             yield plan.final()
 
         def streaming(self, model: str, messages: list, *args: Any, litellm_params: dict | None = None,
                       optional_params: dict | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
             plan = _Plan(model, messages, litellm_params, optional_params)
-            pacer = _Pacer()
-            for piece in plan.pieces:
-                delay = pacer.delay()
-                if delay:
-                    time.sleep(delay)
-                yield piece
+            pacer = Pacer(len(plan.pieces))
+            while pacer.left:
+                time.sleep(pacer.wait())
+                start = pacer.sent
+                yield from batched_chunks(plan.pieces[start:start + pacer.take()])
             yield plan.final()
 
         async def acompletion(self, model: str, messages: list, *args: Any, model_response: Any = None,
