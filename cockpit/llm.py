@@ -351,28 +351,62 @@ class LLMClient:
             raise classify(exc, model, litellm) from exc
         assembly = _TurnAssembly(relay)
         try:
-            chunks = stream.__aiter__()
-            while True:
+            # One timeout for the whole stream, pushed back by a watchdog rather than re-armed for every chunk (a
+            # timer per chunk was a measurable share of a fast stream's cost). asyncio.timeout, not wait_for: 3.11's
+            # wait_for can swallow a cancellation that races a chunk.
+            async with asyncio.timeout(None) as deadline:
+                watch = _StallWatch(deadline, self.stall_timeout)
                 try:
-                    # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races a chunk.
-                    async with asyncio.timeout(self.stall_timeout):
-                        chunk = await chunks.__anext__()
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise LLMError("timeout", f"{model}: the stream stalled (no data for {self.stall_timeout:g} s)"
-                                   ) from None
-                except Exception as exc:
-                    raise classify(exc, model, litellm) from exc
-                assembly.add(chunk)
-                if assembly.finish_reason is not None and assembly.usage is not None:
-                    # The turn is complete. Reading on would only let litellm rebuild the whole response from every
-                    # chunk in a worker thread, which stalls the loop when many streams end together (bench).
-                    break
+                    await self._read(litellm, model, stream, assembly, watch)
+                finally:
+                    watch.stop()
+        except TimeoutError:
+            raise LLMError("timeout", f"{model}: the stream stalled (no data for {self.stall_timeout:g} s)") from None
         finally:
             await _close(stream)  # also on cancellation and on errors: frees the connection
         relay.finish_attempt()
         return assembly.turn(model, request["messages"], lambda m, p, c: _cost(litellm, m, p, c))
+
+    @staticmethod
+    async def _read(litellm: Any, model: str, stream: Any, assembly: _TurnAssembly, watch: "_StallWatch") -> None:
+        chunks = stream.__aiter__()
+        while True:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                raise classify(exc, model, litellm) from exc
+            watch.seen()
+            assembly.add(chunk)
+            if assembly.finish_reason is not None and assembly.usage is not None:
+                # The turn is complete. Reading on would only let litellm rebuild the whole response from every
+                # chunk in a worker thread, which stalls the loop when many streams end together (bench).
+                return
+
+
+class _StallWatch:
+    """Expires an asyncio.timeout once no chunk has come for `seconds`; a chunk costs one clock read."""
+
+    def __init__(self, deadline: asyncio.Timeout, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._deadline = deadline
+        self._seconds = seconds
+        self._last = self._loop.time()
+        self._handle = self._loop.call_at(self._last + seconds, self._check)
+
+    def seen(self) -> None:
+        self._last = self._loop.time()
+
+    def _check(self) -> None:
+        due = self._last + self._seconds
+        if self._loop.time() >= due:
+            self._deadline.reschedule(self._loop.time())  # expires now: the read is cancelled, TimeoutError follows
+        else:
+            self._handle = self._loop.call_at(due, self._check)
+
+    def stop(self) -> None:
+        self._handle.cancel()
 
 
 def _cost(litellm: Any, model: str, prompt_tokens: int, completion_tokens: int) -> float:

@@ -154,7 +154,10 @@ class Transcript:
 
 
 class TranscriptLines(Widget):
-    """The closed part of a transcript, rendered once per width and drawn line by line (only visible lines)."""
+    """The closed part of a transcript, rendered once per width and drawn line by line (only visible lines).
+
+    Rendered lines are kept as plain segment lists; a Strip (with its seven caches, ~1.5 KB) is made only for a
+    line being drawn. Keeping Strips for every line held some 20 MB across 16 long transcripts (bench: memory)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "transcript--tool", "transcript--ok", "transcript--failed", "transcript--status", "transcript--note",
@@ -177,8 +180,8 @@ class TranscriptLines(Widget):
         super().__init__()
         self._entries: list[Entry] = []
         self._trimmed = 0
-        self._cache: dict[tuple[int, int], list[Strip]] = {}
-        self._lines: list[Strip] | None = None
+        self._cache: dict[tuple[int, int], list[list[Segment]]] = {}
+        self._lines: list[list[Segment]] | None = None
         self._lines_width = 0
 
     def show(self, entries: list[Entry], trimmed: int) -> None:
@@ -200,11 +203,11 @@ class TranscriptLines(Widget):
         lines = self._lines_for(width)
         if y >= len(lines):
             return Strip.blank(width, self.rich_style)
-        return lines[y].crop_extend(0, width, self.rich_style).apply_style(self.rich_style)
+        return Strip(lines[y]).crop_extend(0, width, self.rich_style).apply_style(self.rich_style)
 
-    def _lines_for(self, width: int) -> list[Strip]:
+    def _lines_for(self, width: int) -> list[list[Segment]]:
         if self._lines is None or width != self._lines_width:
-            lines: list[Strip] = []
+            lines: list[list[Segment]] = []
             if self._trimmed:
                 marker = Text(f"… {self._trimmed:,} earlier characters not kept here (the journal has them)",
                               self.get_component_rich_style("transcript--trimmed"))
@@ -230,13 +233,13 @@ class TranscriptLines(Widget):
             return Text(f"✗ {entry.text}", style("transcript--error"))
         return Text(f"• {entry.text}", style("transcript--note"))
 
-    def _render(self, renderable: Any, width: int) -> list[Strip]:
+    def _render(self, renderable: Any, width: int) -> list[list[Segment]]:
         if width <= 0:
             return []
         console = self.app.console
         options = console.options.update_width(width)
         segments = console.render(renderable, options)
-        return [Strip(line) for line in Segment.split_and_crop_lines(segments, width, pad=False, include_new_lines=False)]
+        return list(Segment.split_and_crop_lines(segments, width, pad=False, include_new_lines=False))
 
 
 class AgentStream(VerticalScroll, can_focus=True):
