@@ -282,11 +282,12 @@ The proposed change, file by file. Line numbers are old | new.
             self.current_hunk = first
 
     # Jumping through 20,000 rows with an animation would draw every frame in between: jump at once.
+    # immediate: the virtual size is set when the diff is laid out, so there is no pending layout to wait a frame for.
     def action_scroll_home(self) -> None:
-        self.scroll_home(animate=False, x_axis=self.scroll_y == 0)
+        self.scroll_home(animate=False, x_axis=self.scroll_y == 0, immediate=True)
 
     def action_scroll_end(self) -> None:
-        self.scroll_end(animate=False, x_axis=False)
+        self.scroll_end(animate=False, x_axis=False, immediate=True)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
