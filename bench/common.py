@@ -6,6 +6,8 @@ Nothing here imports cockpit or Textual at import time, so figures that run in a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import math
 import os
 import subprocess
@@ -13,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 LAG_INTERVAL_S = 0.005  # how often the lag probe asks to run: 2,000 samples in 10 s, so p99 is the 20th worst
 
@@ -234,3 +236,18 @@ def git(repo: Path, *args: str) -> str:
 
 def temp_home(prefix: str = "cockpit-bench-") -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+@contextlib.contextmanager
+def restored_gc() -> Iterator[None]:
+    """cockpit tunes the process's garbage collector (cockpit/heap.py: a frozen heap, fewer full collections). Put
+    the thresholds back afterwards, so what runs next in this process (the baseline) runs at CPython's defaults; what
+    this side loaded and left (litellm, the session's survivors) is frozen, as it would be absent from a process of
+    the baseline's own."""
+    threshold = gc.get_threshold()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*threshold)

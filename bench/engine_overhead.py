@@ -2,7 +2,7 @@
 made directly through litellm with no engine.
 
 Ours is `cockpit run --headless --json --approve all --plan FILE` in process (the same calls the CLI makes:
-open_engine, preflight, run_headless), with output to an in-memory sink. Each task streams one turn of N tokens and
+open_engine, preflight, settle_heap, run_headless), with output to an in-memory sink. Each task streams one turn of N tokens and
 finishes; every task still gets its own git worktree, as in any session. While it runs, every
 `litellm.acompletion` call is recorded; the baseline replays exactly those calls (same messages, tools and
 metadata) with the same concurrency (max_parallel) and reads each stream to its end. litellm is loaded before
@@ -17,7 +17,7 @@ import io
 import time
 from typing import Any
 
-from bench.common import Figure, Sizes, make_repo, median, temp_home
+from bench.common import Figure, Sizes, make_repo, median, restored_gc, temp_home
 from bench.scripted import plan_file, stream_marker
 
 MAX_PARALLEL = 3  # cockpit's default
@@ -33,7 +33,8 @@ def measure(sizes: Sizes, context: dict[str, Any]) -> list[Figure]:
     repeats = REPEATS_FULL if sizes.engine_tasks >= 50 else 1
     ours, bare, calls_made = [], [], 0
     for _ in range(repeats):
-        seconds, calls = asyncio.run(_session(litellm, sizes.engine_tasks, sizes.engine_tokens))
+        with restored_gc():  # the session tunes the collector as the CLI does; the direct calls start from defaults
+            seconds, calls = asyncio.run(_session(litellm, sizes.engine_tasks, sizes.engine_tokens))
         ours.append(seconds)
         bare.append(asyncio.run(_direct(litellm, calls)))
         calls_made = len(calls)
@@ -49,6 +50,7 @@ def measure(sizes: Sizes, context: dict[str, Any]) -> list[Figure]:
 async def _session(litellm: Any, tasks: int, tokens: int) -> tuple[float, list[dict[str, Any]]]:
     from cockpit.engine import open_engine
     from cockpit.headless import run_headless
+    from cockpit.heap import settle_heap
 
     workdir = temp_home()
     repo = make_repo(workdir / "repo", max_parallel=MAX_PARALLEL)
@@ -66,6 +68,7 @@ async def _session(litellm: Any, tasks: int, tokens: int) -> tuple[float, list[d
         engine = open_engine(repo, goal="bench: engine overhead", model="offline", plan_file=plan, interactive=False)
         try:
             await engine.preflight()
+            settle_heap()  # as `cockpit run --headless` does after its preflight
             code = await run_headless(engine, approve="all", as_json=True, out=io.StringIO())
         finally:
             engine.close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from bench.common import FrameProbe, LagMeter, make_repo
+from bench.common import FrameProbe, LagMeter, make_repo, restored_gc
 from bench.scripted import plan_file, stream_marker, stream_text, stream_tokens
 
 APP_SIZE = (200, 50)
@@ -78,22 +78,23 @@ async def run_ours(workdir: Path, agents: int, tokens: int, rate: float, mode: s
     probe = FrameProbe(app)
     lag = LagMeter()
     runner = asyncio.create_task(app.run_async(headless=True, size=APP_SIZE))
-    try:
-        await _first_of(gate.released.wait(), runner, timeout)
-        started, frames_before = time.perf_counter(), probe.frames
-        lag.start()
-        await _first_of(gate.all_left.wait(), runner, timeout)
-        lag.stop()
-        seconds = max(span[-1] for span in spans.values()) - started
-        frames = probe.frames - frames_before
-        await probe.settle()
-        if after_stream is not None:
-            await after_stream(app)
-        delivered = _delivered_tokens(engine, agents, tokens, mode)
-    finally:
-        app.exit()
-        await asyncio.wait_for(runner, WAIT_S)
-        engine.close()
+    with restored_gc():  # the app tunes the collector; the baseline, run next, must not inherit it
+        try:
+            await _first_of(gate.released.wait(), runner, timeout)
+            started, frames_before = time.perf_counter(), probe.frames
+            lag.start()
+            await _first_of(gate.all_left.wait(), runner, timeout)
+            lag.stop()
+            seconds = max(span[-1] for span in spans.values()) - started
+            frames = probe.frames - frames_before
+            await probe.settle()
+            if after_stream is not None:
+                await after_stream(app)
+            delivered = _delivered_tokens(engine, agents, tokens, mode)
+        finally:
+            app.exit()
+            await asyncio.wait_for(runner, WAIT_S)
+            engine.close()
     return StreamResult(lag.samples, seconds, agents * tokens, delivered, frames,
                         sustained_rate=_sustained(spans.values(), tokens))
 

@@ -26,6 +26,7 @@ from textual.worker import Worker
 from cockpit.app_actions import COMMANDS
 from cockpit.app_screen import MainScreen
 from cockpit.config import user_config_dir
+from cockpit.heap import settle_heap
 from cockpit.ui_themes import DEFAULT_THEME, register_themes
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class CockpitApp(App[int]):
 
         try:
             await self.engine.preflight()
-            freeze_loaded_heap()
+            settle_heap()
             self.outcome = await self.engine.run()
         except LLMError as exc:
             code = USAGE_ERROR if exc.kind in ("auth", "model", "bad_request") else 1
@@ -332,13 +333,6 @@ class CockpitApp(App[int]):
         removed = await self.engine.clean_orphans()
         self._orphans = []
         self.notify(f"Removed {len(removed)} empty worktree(s).", title="Worktrees")
-
-
-def freeze_loaded_heap() -> None:
-    """Put what is loaded by now (Textual, litellm: some 400,000 objects that live as long as the process) out of
-    the garbage collector's reach. Its full collections walked them all, about 300 ms each on a 2-core machine,
-    stalling every stream on screen; after this they walk only what the session allocates (bench: streaming load)."""
-    gc.freeze()
 
 
 def run_app(engine: "Engine | None" = None, ask_goal: bool = False, **options: Any) -> int:

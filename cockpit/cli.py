@@ -189,10 +189,10 @@ def _check_repo(repo: Path) -> None:
 
 async def _run_headless(engine, args) -> int:
     from .headless import run_headless
+    from .heap import settle_heap
 
     await engine.preflight()
-    # Textual-free, but litellm's ~400,000 long-lived objects would still be walked by every full collection.
-    gc.freeze()
+    settle_heap()  # Textual-free, but litellm's long-lived objects would still be walked by every full collection
     engine.allow_deploy = args.allow_deploy and args.approve == "all"
     return await run_headless(engine, approve=args.approve, as_json=args.json)
 

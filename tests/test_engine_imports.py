@@ -10,7 +10,7 @@ ENGINE_MODULES = [
     "cockpit.workspace", "cockpit.testing", "cockpit.engine", "cockpit.headless", "cockpit.cli", "cockpit.demo_repo",
     "cockpit.offline.scripts", "cockpit.checks", "cockpit.watcher", "cockpit.staleness", "cockpit.rebase",
     "cockpit.apply", "cockpit.commits", "cockpit.hygiene", "cockpit.test_detect", "cockpit.deploy", "cockpit.changes",
-    "cockpit.edits",
+    "cockpit.edits", "cockpit.heap",
 ]
 
 BLOCK_TEXTUAL = """

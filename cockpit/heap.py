@@ -1,0 +1,22 @@
+"""Garbage-collector settings for a long session with many streams (measured in bench/: streaming load).
+
+Textual and litellm load some 400,000 objects that live as long as the process; every full collection walked
+them all, about 300 ms each on a 2-core machine, and each one stalled every stream on screen. `settle_heap()`,
+called once litellm is loaded, freezes them out of the collector's reach. What a session then allocates still
+grows by some 25,000 tracked objects a second under 16 streams (Textual strips and their caches, mostly), and at
+CPython's default of a full collection every 10 young-generation passes that was some 25 full collections in 10 s
+of 180 ms each. One every 100 passes keeps the p99 event-loop lag near the bare app's; cyclic garbage that lives
+long enough to reach the oldest generation waits longer to be freed, which costs a little memory, not correctness.
+"""
+
+from __future__ import annotations
+
+import gc
+
+FULL_COLLECTION_EVERY = 100  # young-generation (1) collections per full collection; CPython's default is 10
+
+
+def settle_heap() -> None:
+    gc.freeze()
+    young, middle, _oldest = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
