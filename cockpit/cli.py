@@ -183,6 +183,8 @@ def _open_engine(repo: Path, options: dict):
 def _check_repo(repo: Path) -> None:
     """Fail before the TUI starts when `repo` is not inside a git work tree (open_engine says the same later)."""
     path = repo.resolve()
+    if not path.is_dir():
+        raise UsageError(f"not a git repository: {repo} (no such folder)")
     if not any((folder / ".git").exists() for folder in (path, *path.parents)):
         raise UsageError(f"not a git repository: {repo} (run `git init` or pass --repo)")
 

@@ -73,6 +73,16 @@ def test_not_a_git_repository(tmp_path, run_cockpit):
     _one_line_error(result, "not a git repository")
 
 
+def test_the_cockpit_refuses_a_folder_outside_git_or_missing_before_drawing_anything(repo, tmp_path, run_cockpit):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for folder in (plain, repo / "no-such-folder"):  # the second is inside a repository, but does not exist
+        result = run_cockpit("a goal", "--model", "offline", "--repo", str(folder))
+        assert result.returncode == 2
+        _one_line_error(result, "not a git repository")
+        assert "\x1b[" not in result.stdout  # no screen was drawn
+
+
 def test_dependency_cycle_in_a_plan_file(repo, tmp_path, run_cockpit):
     plan = tmp_path / "plan.yaml"
     plan.write_text(
