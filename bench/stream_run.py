@@ -136,8 +136,7 @@ async def _feed(log: Any, pieces: list[str], rate: float) -> list[float]:
     span: list[float] = []
     while pacer.left:
         await asyncio.sleep(pacer.wait())
-        start = pacer.sent
-        log.write("".join(pieces[start:start + pacer.take()]))
+        log.write("".join(pieces[pacer.take()]))
         span[1:] = [time.perf_counter()] if span else []
         if not span:
             span.append(time.perf_counter())

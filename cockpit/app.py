@@ -8,7 +8,6 @@ Quitting stops the runner with reason "interrupted", which leaves the session re
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import threading
 import time
@@ -26,7 +25,7 @@ from textual.worker import Worker
 from cockpit.app_actions import COMMANDS
 from cockpit.app_screen import MainScreen
 from cockpit.config import user_config_dir
-from cockpit.heap import settle_heap
+from cockpit.heap import resume_collection, settle_heap
 from cockpit.ui_themes import DEFAULT_THEME, register_themes
 
 if TYPE_CHECKING:
@@ -98,7 +97,7 @@ class CockpitApp(App[int]):
                  ask_goal: bool = False, run_engine: bool = True, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
         if (engine is None) == (opener is None):
-            raise ValueError("give the app an engine or an opener, not both")
+            raise ValueError("give the app exactly one of an engine or an opener")
         self.engine = engine
         self.opener = opener  # opens the engine in a thread once the first frame is up (the `cockpit` command)
         self.open_error: BaseException | None = None
@@ -133,9 +132,7 @@ class CockpitApp(App[int]):
             remember_theme(theme.name)
 
     def on_main_screen_ready(self, _message: MainScreen.Ready) -> None:
-        if not gc.isenabled():  # the CLI turned collection off for start-up: keep what loaded, then collect again
-            gc.freeze()
-            gc.enable()
+        resume_collection()  # the CLI paused it for start-up
         if self.engine is not None:
             self._attach()
         else:  # paint the panes first; git, the journal and the runner load meanwhile

@@ -76,8 +76,7 @@ files until you approve it. **tab** moves between panes; the footer shows the ke
 
     def on_mount(self) -> None:
         self.query_one(PlanTree).focus()
-        if self.engine is None:
-            self.query_one(StatusBar).opening()
+        self.sync_header()  # "opening" on the first frame when the engine is not open yet
         self.call_after_refresh(self._mount_review_panes)
 
     async def _mount_review_panes(self) -> None:

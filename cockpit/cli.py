@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import sys
 import tempfile
@@ -163,7 +162,9 @@ def _open(args, *, repo: Path, goal: str | None = None, resume: str | None = Non
                    interactive=not headless, plan_file=plan_file)
     if not headless:
         _check_repo(repo)  # the one error worth catching before the screen is drawn
-        gc.disable()  # nothing start-up allocates is garbage worth a collection; the app turns it back on
+        from .heap import pause_collection
+
+        pause_collection()  # the app resumes it once its screen is up
         from .app import run_app  # Textual, and nothing of the engine: the first frame comes before git and litellm
 
         return run_app(opener=partial(_open_engine, repo, options), ask_goal=goal is None and resume is None)

@@ -16,6 +16,19 @@ import gc
 FULL_COLLECTION_EVERY = 100  # young-generation (1) collections per full collection; CPython's default is 10
 
 
+def pause_collection() -> None:
+    """For start-up (the `cockpit` command, before Textual runs): nothing loaded then is garbage worth a collection."""
+    gc.disable()
+
+
+def resume_collection() -> None:
+    """Once the first screen is up: what start-up loaded stays out of reach, and collection starts again. A no-op
+    when collection was never paused (an app started by tests or the bench)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def settle_heap() -> None:
     gc.freeze()
     young, middle, _oldest = gc.get_threshold()

@@ -351,15 +351,8 @@ class LLMClient:
             raise classify(exc, model, litellm) from exc
         assembly = _TurnAssembly(relay)
         try:
-            # One timeout for the whole stream, pushed back by a watchdog rather than re-armed for every chunk (a
-            # timer per chunk was a measurable share of a fast stream's cost). asyncio.timeout, not wait_for: 3.11's
-            # wait_for can swallow a cancellation that races a chunk.
-            async with asyncio.timeout(None) as deadline:
-                watch = _StallWatch(deadline, self.stall_timeout)
-                try:
-                    await self._read(litellm, model, stream, assembly, watch)
-                finally:
-                    watch.stop()
+            async with _StallWatch(self.stall_timeout) as watch:
+                await self._read(litellm, model, stream, assembly, watch)
         except TimeoutError:
             raise LLMError("timeout", f"{model}: the stream stalled (no data for {self.stall_timeout:g} s)") from None
         finally:
@@ -386,14 +379,25 @@ class LLMClient:
 
 
 class _StallWatch:
-    """Expires an asyncio.timeout once no chunk has come for `seconds`; a chunk costs one clock read."""
+    """A stall timeout for a whole stream: it expires once no chunk has come for `seconds`, and a chunk costs one
+    clock read. One asyncio.timeout pushed back by a watchdog, not one re-armed per chunk (a timer per chunk was a
+    measurable share of a fast stream's cost); asyncio.timeout, not wait_for: 3.11's wait_for can swallow a
+    cancellation that races a chunk. Raises TimeoutError on exit when it expired."""
 
-    def __init__(self, deadline: asyncio.Timeout, seconds: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._deadline = deadline
+    def __init__(self, seconds: float) -> None:
         self._seconds = seconds
+        self._deadline = asyncio.timeout(None)
+
+    async def __aenter__(self) -> "_StallWatch":
+        await self._deadline.__aenter__()
+        self._loop = asyncio.get_running_loop()
         self._last = self._loop.time()
-        self._handle = self._loop.call_at(self._last + seconds, self._check)
+        self._handle = self._loop.call_at(self._last + self._seconds, self._check)
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        self._handle.cancel()
+        return await self._deadline.__aexit__(*exc_info)
 
     def seen(self) -> None:
         self._last = self._loop.time()
@@ -404,9 +408,6 @@ class _StallWatch:
             self._deadline.reschedule(self._loop.time())  # expires now: the read is cancelled, TimeoutError follows
         else:
             self._handle = self._loop.call_at(due, self._check)
-
-    def stop(self) -> None:
-        self._handle.cancel()
 
 
 def _cost(litellm: Any, model: str, prompt_tokens: int, completion_tokens: int) -> float:

@@ -134,12 +134,11 @@ class Pacer:
             return 0.0
         return max(TICK_S, self.start + (self.sent + 1) / self.rate - time.monotonic())
 
-    def take(self) -> int:
-        """How many pieces go in the chunk sent now (at least one)."""
+    def take(self) -> slice:
+        """The pieces that go in the chunk sent now (at least one), as a slice of the stream's pieces."""
         due = self.sent + 1 if self.rate <= 0 else int((time.monotonic() - self.start) * self.rate)
-        count = min(self.left, max(1, due - self.sent))
-        self.sent += count
-        return count
+        start, self.sent = self.sent, min(self.total, max(self.sent + 1, due))
+        return slice(start, self.sent)
 
 
 def batched_chunks(pieces: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -204,8 +203,7 @@ def _handler_class(custom_llm_base: type) -> type:
             pacer = Pacer(len(plan.pieces))
             while pacer.left:
                 await asyncio.sleep(pacer.wait())  # sleep(0) at rate 0: other agents' tasks still get their turn
-                start = pacer.sent
-                for chunk in batched_chunks(plan.pieces[start:start + pacer.take()]):
+                for chunk in batched_chunks(plan.pieces[pacer.take()]):
                     yield chunk
             yield plan.final()
 
@@ -215,8 +213,7 @@ def _handler_class(custom_llm_base: type) -> type:
             pacer = Pacer(len(plan.pieces))
             while pacer.left:
                 time.sleep(pacer.wait())
-                start = pacer.sent
-                yield from batched_chunks(plan.pieces[start:start + pacer.take()])
+                yield from batched_chunks(plan.pieces[pacer.take()])
             yield plan.final()
 
         async def acompletion(self, model: str, messages: list, *args: Any, model_response: Any = None,
