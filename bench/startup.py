@@ -3,10 +3,17 @@
 Each side runs as a fresh subprocess through `bench.first_frame`, alternating, several times; the figure is the
 median. cockpit is started the way a user would (`cockpit GOAL --model offline --repo REPO`), so its engine opens a
 session and starts to run; litellm must not have been imported by the time the first frame is painted.
+
+Both sides start from byte-compiled modules: the baseline's Textual was compiled when pip installed it, and cockpit's
+own modules are compiled here first, as Python does on a checkout's first run. Where PYTHONDONTWRITEBYTECODE is set
+(some CI images and sandboxes) they would otherwise be compiled from source on every start: 10-15 ms of each start
+on the reference machine, and no part of what cockpit does.
 """
 
 from __future__ import annotations
 
+import compileall
+import importlib
 import json
 import os
 import subprocess
@@ -35,7 +42,18 @@ def first_frame_seconds(kind: str, args: list[str], report: Path) -> dict:
     return result
 
 
+def compile_sources() -> list[str]:
+    """Byte-compile cockpit's packages (the checkout's folders) into their __pycache__; returns the folders."""
+    folders = sorted({folder for name in ("cockpit", "cockpit.widgets")
+                      for folder in importlib.import_module(name).__path__})
+    for folder in folders:
+        if not compileall.compile_dir(folder, quiet=1):
+            raise RuntimeError(f"could not byte-compile {folder}")
+    return folders
+
+
 def measure(sizes: Sizes, context: dict[str, Any]) -> list[Figure]:
+    compiled = compile_sources()
     home = temp_home()
     repo = make_repo(home / "repo")
     report = home / "first-frame.json"
@@ -55,6 +73,6 @@ def measure(sizes: Sizes, context: dict[str, Any]) -> list[Figure]:
         checks={"litellm not imported before the first frame": not any(litellm_seen)},
         details={"runs": sizes.startup_runs, "ours_ms": [round(s * 1000, 1) for s in ours],
                  "baseline_ms": [round(s * 1000, 1) for s in bare], "screen": result.get("screen"),
-                 "session_shown_ms": round(median(session) * 1000, 1),
+                 "session_shown_ms": round(median(session) * 1000, 1), "byte_compiled": compiled,
                  "modules_at_first_frame": result.get("modules")},
     )]
