@@ -72,7 +72,8 @@ class Sizes:
 
 
 FULL = Sizes(startup_runs=15, stream_agents=16, stream_rate=200, stream_seconds=10,
-             throughput_rates=(400, 800, 1_600, 3_200, 6_400, 12_800, 20_000, 32_000, 48_000, 64_000),
+             throughput_rates=(1_600, 3_200, 6_400, 12_800, 20_000, 32_000, 48_000, 64_000, 96_000, 128_000,
+                               192_000, 256_000, 384_000, 512_000),  # the bare app held 384,000 in Nov 2026
              throughput_seconds=4,
              diff_lines=20_000, diff_repeats=11, memory_lines=1_000_000, engine_tasks=50, engine_tokens=400,
              edit_repeats=5)
