@@ -69,6 +69,7 @@ class Sizes:
     engine_tasks: int
     engine_tokens: int  # streamed tokens per task turn
     edit_repeats: int
+    throughput_repeats: int = 1  # trials per rate and side; a rate holds on the medians
 
 
 FULL = Sizes(startup_runs=15, stream_agents=16, stream_rate=200, stream_seconds=10,
@@ -76,7 +77,7 @@ FULL = Sizes(startup_runs=15, stream_agents=16, stream_rate=200, stream_seconds=
                                192_000, 256_000, 384_000, 512_000),  # the bare app held 384,000 in Nov 2026
              throughput_seconds=4,
              diff_lines=20_000, diff_repeats=11, memory_lines=1_000_000, engine_tasks=50, engine_tokens=400,
-             edit_repeats=5)
+             edit_repeats=5, throughput_repeats=3)
 QUICK = Sizes(startup_runs=3, stream_agents=16, stream_rate=200, stream_seconds=2,
               throughput_rates=(1_600, 6_400, 20_000), throughput_seconds=1, diff_lines=20_000, diff_repeats=2,
               memory_lines=8_000, engine_tasks=10, engine_tokens=200, edit_repeats=1)
