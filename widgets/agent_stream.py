@@ -264,7 +264,9 @@ class AgentStream(VerticalScroll, can_focus=True):
         &.-selected { border: round $primary; border-title-color: $text; }
         &:focus { border: round $accent; border-title-color: $text-accent; background-tint: $foreground 3%; }
         & > Markdown { margin: 0; padding: 0; background: transparent; }
-        & > Markdown > MarkdownBlock:last-child { margin-bottom: 0; }
+        /* A blank row above each block, none below: the text being written ends on the last row. Not
+           MarkdownBlock:last-child: an order-dependent rule makes Textual restyle every block at each mount. */
+        & > Markdown > MarkdownBlock { margin: 1 0 0 0; }
         & > .fill { height: 1fr; }
     }
     """
