@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 from bench.common import Figure, Sizes, median, percentile, temp_home
-from bench.stream_run import run_bare, run_ours
+from bench.stream_run import StreamResult, run_bare, run_ours
 
 MIN_ACHIEVED = 0.9  # a rate the side could not keep up with does not hold, however low its lag
 FLOOR_TOKENS_S = 20_000
@@ -30,21 +30,18 @@ def measure(sizes: Sizes, context: dict[str, Any]) -> list[Figure]:
     for aggregate in sizes.throughput_rates:
         per_agent = aggregate / agents
         tokens = max(1, round(per_agent * sizes.throughput_seconds))
-        runs: dict[str, list[Any]] = {side: [] for side in ("baseline", "ours") if side not in failed}
+        runs: dict[str, list[StreamResult]] = {side: [] for side in ("baseline", "ours") if side not in failed}
         for _ in range(sizes.throughput_repeats):
             for side in runs:  # alternating, so a slow minute of the machine falls on both sides
-                if side == "ours":
-                    runs[side].append(asyncio.run(run_ours(temp_home() / "repo", agents, tokens, per_agent)))
-                else:
-                    runs[side].append(asyncio.run(run_bare(agents, tokens, per_agent)))
+                runs[side].append(_trial(side, agents, tokens, per_agent))
         for side, results in runs.items():
             p99s = [percentile(result.lag, 99) * 1000 for result in results]
-            sustained = median([result.sustained_rate for result in results])
-            ok = median(p99s) <= threshold_ms and sustained >= MIN_ACHIEVED * aggregate
-            trials[side].append({"rate": aggregate, "lag_p99_ms": round(median(p99s), 2),
-                                 "lag_p99_ms_each": [round(p99, 2) for p99 in p99s],
+            p99, sustained = median(p99s), median([result.sustained_rate for result in results])
+            ok = p99 <= threshold_ms and sustained >= MIN_ACHIEVED * aggregate
+            trials[side].append({"rate": aggregate, "lag_p99_ms": round(p99, 2),
+                                 "lag_p99_ms_each": [round(each, 2) for each in p99s],
                                  "sustained_tokens_per_s": round(sustained),
-                                 "achieved_tokens_per_s": round(median([r.achieved_rate for r in results])),
+                                 "achieved_tokens_per_s": round(median([result.achieved_rate for result in results])),
                                  "held": ok})
             if ok:
                 held[side] = aggregate
@@ -62,6 +59,12 @@ def measure(sizes: Sizes, context: dict[str, Any]) -> list[Figure]:
                  "note": "".join(f"{side} held the highest rate tried: its figure is a lower bound. "
                                  for side in ("ours", "baseline") if side not in failed).strip()},
     )]
+
+
+def _trial(side: str, agents: int, tokens: int, per_agent: float) -> StreamResult:
+    if side == "ours":
+        return asyncio.run(run_ours(temp_home() / "repo", agents, tokens, per_agent))
+    return asyncio.run(run_bare(agents, tokens, per_agent))
 
 
 def _baseline_p99_ms(sizes: Sizes, context: dict[str, Any]) -> float:

@@ -30,6 +30,7 @@ def resume_collection() -> None:
 
 
 def settle_heap() -> None:
+    """Once litellm is loaded (after the preflight): freeze what is loaded, and collect in full more rarely."""
     gc.freeze()
     young, middle, _oldest = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
