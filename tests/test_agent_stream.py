@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 from textual.app import App, ComposeResult
-from textual.widgets import Markdown
 
 from cockpit.app_streams import StreamDeck, StreamHeader
 from cockpit.events import Event
-from cockpit.widgets.agent_stream import AgentStream, Transcript, TranscriptLines
+from cockpit.widgets.agent_stream import AgentStream
+from cockpit.widgets.transcript import Transcript
 
 _seq = itertools.count(1)
 
@@ -43,7 +43,7 @@ class DeckApp(App[None]):
 
 
 def test_transcript_keeps_only_the_most_recent_text_within_its_limit():
-    transcript = Transcript(limit=10_000, segment_limit=2_000)
+    transcript = Transcript(limit=10_000, live_limit=2_000)
     for n in range(2_000):
         transcript.add_text(f"line {n} of a long answer\n\n")
         if n % 50 == 0:
@@ -54,12 +54,35 @@ def test_transcript_keeps_only_the_most_recent_text_within_its_limit():
     assert "line 0 of" not in "".join(e.text for e in transcript.entries)
 
 
-def test_long_live_text_is_closed_at_a_paragraph_break():
-    transcript = Transcript(limit=100_000, segment_limit=100)
-    transcript.add_text("first paragraph " * 4 + "\n\n" + "second paragraph " * 4)
-    assert transcript.generation == 1
-    assert transcript.entries[-1].kind == "text" and transcript.entries[-1].text.endswith("\n\n")
-    assert transcript.live.startswith("second paragraph")
+def test_a_block_is_closed_when_a_blank_line_ends_it():
+    transcript = Transcript()
+    transcript.add_text("first paragraph, ")
+    transcript.add_text("still the first\n")
+    assert transcript.entries == [] and transcript.live == "first paragraph, still the first\n"
+    transcript.add_text("\nsecond ")
+    (entry,) = transcript.entries
+    assert entry.kind == "text" and entry.text == "first paragraph, still the first\n\n"
+    assert transcript.live == "second "
+
+
+def test_a_blank_line_inside_a_code_fence_does_not_end_the_block():
+    transcript = Transcript()
+    for chunk in ("Here:\n\n```py\n", "a = 1\n", "\n", "b = 2\n```\n", "\n", "After."):
+        transcript.add_text(chunk)
+    assert [entry.text for entry in transcript.entries] == ["Here:\n\n", "```py\na = 1\n\nb = 2\n```\n\n"]
+    assert transcript.live == "After."
+
+
+def test_a_block_too_long_to_keep_live_is_cut_at_a_line_break_and_code_stays_code():
+    transcript = Transcript(live_limit=100)
+    transcript.add_text("```py\n" + "".join(f"x{n} = {n}\n" for n in range(30)))
+    head, *_ = transcript.entries
+    assert head.text.startswith("```py\nx0 = 0\n") and head.text.endswith("```\n")  # closed for rendering
+    assert transcript.live.startswith("```py\n") and transcript.live.endswith("x29 = 29\n")  # reopened
+    assert all(entry.continued for entry in transcript.entries[1:]) and not head.continued
+    assert len(transcript.live) <= 100
+    transcript.add_text("```\n\nDone.")
+    assert transcript.live == "Done." and transcript.entries[-1].text.endswith("x29 = 29\n```\n\n")
 
 
 def test_a_tool_result_goes_on_the_line_of_its_call():
@@ -71,26 +94,49 @@ def test_a_tool_result_goes_on_the_line_of_its_call():
 
 
 async def test_hidden_stream_renders_nothing_until_shown(monkeypatch):
-    appended: list[str] = []
-    original_append = Markdown.append
+    rendered: list[object] = []
+    original_render = AgentStream._render
 
-    def counting_append(self, markdown: str):
-        appended.append(markdown)
-        return original_append(self, markdown)
+    def counting_render(self, renderable):
+        rendered.append(renderable)
+        return original_render(self, renderable)
 
-    monkeypatch.setattr(Markdown, "append", counting_append)
+    monkeypatch.setattr(AgentStream, "_render", counting_render)
     app = StreamApp(shown=False)
     async with app.run_test(size=(80, 24)) as pilot:
         stream = app.query_one(AgentStream)
         for n in range(200):
-            stream.feed(text("t1", f"token{n} "))
+            stream.feed(text("t1", f"token{n} " + ("\n\n" if n % 50 == 49 else "")))
         await pilot.pause()
-        assert appended == [] and stream.query_one(Markdown).source == ""
+        assert rendered == [] and stream.text_lines() == []
         stream.display = True
         await pilot.pause()
         await stream.flush_view()
-        assert len(appended) <= 2  # caught up in one write, not 200
-        assert stream.query_one(Markdown).source == "".join(f"token{n} " for n in range(200))
+        assert len(rendered) == 1 + 4  # caught up in one pass: "coder speaking" and 4 blocks, not 200 writes
+        lines = stream.text_lines()
+        assert lines[0] == "── coder speaking" and lines[2].startswith("token0 token1") and "token199" in lines[-1]
+
+
+async def test_finished_blocks_are_rendered_once_and_only_the_live_one_again(monkeypatch):
+    rendered: list[str] = []
+    original_render = AgentStream._render
+
+    def counting_render(self, renderable):
+        rendered.append(getattr(renderable, "markup", None) or str(renderable))
+        return original_render(self, renderable)
+
+    monkeypatch.setattr(AgentStream, "_render", counting_render)
+    app = StreamApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        stream = app.query_one(AgentStream)
+        await pilot.pause()
+        for n in range(3):
+            for word in ("alpha ", "beta ", "gamma\n\n"):
+                stream.feed(text("t1", word))
+                await stream.flush_view()
+        assert rendered.count("alpha beta gamma") == 3  # each block once, when it closed
+        assert rendered.count("alpha ") == rendered.count("alpha beta ") == 3  # the live block as it grew
+        assert stream.text_lines() == ["── coder speaking", *["", "alpha beta gamma"] * 3]
 
 
 async def test_stream_follows_output_until_the_user_scrolls_up():
@@ -122,13 +168,13 @@ async def test_stream_follows_output_until_the_user_scrolls_up():
 
 async def test_only_the_visible_lines_of_a_long_transcript_are_drawn(monkeypatch):
     drawn: list[int] = []
-    original = TranscriptLines.render_line
+    original = AgentStream.render_line
 
     def counting_render_line(self, y: int):
         drawn.append(y)
         return original(self, y)
 
-    monkeypatch.setattr(TranscriptLines, "render_line", counting_render_line)
+    monkeypatch.setattr(AgentStream, "render_line", counting_render_line)
     app = StreamApp()
     async with app.run_test(size=(80, 24)) as pilot:
         stream = app.query_one(AgentStream)
@@ -136,10 +182,9 @@ async def test_only_the_visible_lines_of_a_long_transcript_are_drawn(monkeypatch
             stream.feed(tool_call("t1", f"file{n}.py"))
         await stream.flush_view()
         await pilot.pause()
-        lines = stream.query_one(TranscriptLines)
-        assert lines.size.height >= 3_000
+        assert stream.virtual_size.height >= 3_000
         drawn.clear()
-        lines.refresh()
+        stream.refresh()
         await pilot.pause()
         assert 0 < len(drawn) <= 3 * 24
 
@@ -162,4 +207,4 @@ async def test_deck_shows_streams_side_by_side_when_wide_and_one_when_narrow():
         await pilot.pause()
         await deck.flush()
         assert [tid for tid, s in deck.streams.items() if s.display] == ["t2"]
-        assert deck.streams["t2"].query_one(Markdown).source == "working on t2"
+        assert deck.streams["t2"].text_lines() == ["── running", "", "working on t2"]
