@@ -29,7 +29,7 @@ class StreamResult:
     tokens_sent: int
     tokens_delivered: int  # to the journal (ours) or to the Log widgets (bare)
     frames: int
-    sustained_rate: float = 0.0  # tokens/s summed over agents, each from its first token to its last
+    sustained_rate: float = 0.0  # tokens/s summed over agents, each after its first chunk (see `_sustained`)
 
     @property
     def achieved_rate(self) -> float:
@@ -37,6 +37,20 @@ class StreamResult:
 
 
 AfterStream = Callable[[Any], Awaitable[None]]
+
+
+@dataclass
+class _Span:
+    """One agent's stream: when its first and last chunks came (perf_counter), and the tokens of the first."""
+
+    first: float = 0.0
+    last: float = 0.0
+    first_tokens: int = 0
+
+    def chunk(self, text: str) -> None:
+        self.last = time.perf_counter()
+        if not self.first_tokens:
+            self.first, self.first_tokens = self.last, len(stream_tokens(text))
 
 
 async def run_ours(workdir: Path, agents: int, tokens: int, rate: float, mode: str = "words",
@@ -53,17 +67,14 @@ async def run_ours(workdir: Path, agents: int, tokens: int, rate: float, mode: s
     gate = _Barrier(agents, agents * turns)
     real_stream_turn = engine.llm.stream_turn
 
-    spans: dict[str, list[float]] = {}  # task id -> [first token, last token] (perf_counter)
+    spans: dict[str, _Span] = {}
 
     async def gated_stream_turn(**kwargs: Any) -> Any:
         on_text = kwargs["on_text"]
-        span = spans.setdefault(kwargs["metadata"]["cockpit_task"], [])
+        span = spans.setdefault(kwargs["metadata"]["cockpit_task"], _Span())
 
         def timed_on_text(text: str) -> None:
-            now = time.perf_counter()
-            span[1:] = [now] if span else []
-            if not span:
-                span.append(now)
+            span.chunk(text)
             on_text(text)
 
         kwargs["on_text"] = timed_on_text
@@ -85,7 +96,7 @@ async def run_ours(workdir: Path, agents: int, tokens: int, rate: float, mode: s
             lag.start()
             await _first_of(gate.all_left.wait(), runner, timeout)
             lag.stop()
-            seconds = max(span[-1] for span in spans.values()) - started
+            seconds = max(span.last for span in spans.values()) - started
             frames = probe.frames - frames_before
             await probe.settle()
             if after_stream is not None:
@@ -127,26 +138,26 @@ async def run_bare(agents: int, tokens: int, rate: float, mode: str = "words",
                         sustained_rate=_sustained(spans, tokens))
 
 
-async def _feed(log: Any, pieces: list[str], rate: float) -> list[float]:
+async def _feed(log: Any, pieces: list[str], rate: float) -> _Span:
     """Append tokens on the offline provider's schedule (its Pacer: what fell due since the last tick goes in one
-    write, as in one chunk). Returns [first token, last token] (perf_counter)."""
+    write, as in one chunk)."""
     from cockpit.offline.provider import Pacer
 
     pacer = Pacer(len(pieces), rate)
-    span: list[float] = []
+    span = _Span()
     while pacer.left:
         await asyncio.sleep(pacer.wait())
-        log.write("".join(pieces[pacer.take()]))
-        span[1:] = [time.perf_counter()] if span else []
-        if not span:
-            span.append(time.perf_counter())
+        text = "".join(pieces[pacer.take()])
+        log.write(text)
+        span.chunk(text)
     return span
 
 
 def _sustained(spans: Any, tokens: int) -> float:
-    """Tokens per second summed over the agents, each from its first token to its last: the rate the streams
-    kept up once flowing, whatever it cost to start them."""
-    return sum((tokens - 1) / (span[-1] - span[0]) for span in spans if len(span) == 2 and span[-1] > span[0])
+    """Tokens per second summed over the agents, each over the time from its first chunk to its last: the rate the
+    streams kept up once flowing, whatever it cost to start them. The first chunk's tokens are left out: a pacer
+    that started while the loop was busy sends its backlog in that chunk, which would count time it never took."""
+    return sum((tokens - span.first_tokens) / (span.last - span.first) for span in spans if span.last > span.first)
 
 
 class _Barrier:

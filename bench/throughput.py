@@ -2,8 +2,9 @@
 
 Both sides are tried at the same rates, in order, each rate several times (the sides alternating); a rate holds
 when the median of the trials' lag p99 stays within the threshold and the side really streamed at (at least 90% of)
-that rate: each agent's tokens over the time from its first token to its last, summed over the agents (what it cost
-to start the calls is in the lag, not in the rate). A single 4 s trial's p99 is the eighth-worst of some 800 samples,
+that rate: each agent's tokens after its first chunk over the time from its first chunk to its last, summed over the
+agents (what it cost to start the calls is in the lag, not in the rate; a first chunk carrying a backlog is not
+counted as streamed in no time). A single 4 s trial's p99 is the eighth-worst of some 800 samples,
 so one burst of slow frames decides it: in two full runs of the same code ours held 48,000 and 6,400 tokens/s. The
 median of three trials is steadier. A side's figure is the last rate that held before its first failure. The
 threshold comes from the streaming-load figure of the same run (measured again if it was skipped).

@@ -208,3 +208,32 @@ async def test_deck_shows_streams_side_by_side_when_wide_and_one_when_narrow():
         await deck.flush()
         assert [tid for tid, s in deck.streams.items() if s.display] == ["t2"]
         assert deck.streams["t2"].text_lines() == ["── running", "", "working on t2"]
+
+
+async def test_a_theme_change_re_renders_the_rows_but_focus_does_not(monkeypatch):
+    rendered: list[object] = []
+    original_render = AgentStream._render
+
+    def counting_render(self, renderable):
+        rendered.append(renderable)
+        return original_render(self, renderable)
+
+    monkeypatch.setattr(AgentStream, "_render", counting_render)
+    app = StreamApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = "textual-dark"
+        stream = app.query_one(AgentStream)
+        for n in range(5):
+            stream.feed(tool_call("t1", f"file{n}.py"))
+        await stream.flush_view()
+        await pilot.pause()
+        colour = stream._lines[0][0].style.color
+        rendered.clear()
+        stream.focus()
+        await pilot.pause()
+        await stream.flush_view()
+        assert rendered == []  # the rows do not depend on focus
+        app.theme = "textual-light"
+        await pilot.pause()
+        await stream.flush_view()
+        assert len(rendered) == 5 and stream._lines[0][0].style.color != colour

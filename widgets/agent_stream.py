@@ -78,6 +78,9 @@ class AgentStream(ScrollView, can_focus=True):
         self._dropped = 0  # the transcript's `dropped` when `_spans` was last aligned with it
         self._tail: Lines = []  # the live block, with the blank row above it
         self._tail_text: str | None = None  # the live text `_tail` shows
+        self._looks: tuple[Any, ...] = ()  # the component styles baked into the rendered rows
+        self._restyled = True  # styles changed since `_looks` was taken (a theme, or only focus)
+        self._marker_for = 0  # the `trimmed` count `_marker` tells
 
     def on_mount(self) -> None:
         self.anchor()  # Textual keeps an anchored widget scrolled to its end until the user scrolls away
@@ -91,7 +94,7 @@ class AgentStream(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._width = 0  # the theme changed: colours are baked into the rendered lines
+        self._restyled = True
         self._request_view_sync()
 
     def feed(self, event: "Event") -> None:
@@ -145,13 +148,19 @@ class AgentStream(ScrollView, can_focus=True):
         if not self.is_shown() or width <= 0:
             return
         transcript = self.transcript
+        if self._restyled:
+            self._restyled, looks = False, tuple(map(self.get_component_rich_style, sorted(self.COMPONENT_CLASSES)))
+            if looks != self._looks:
+                self._looks, self._width = looks, 0  # a theme change: colours are baked into the rendered rows
         if width != self._width:
-            self._width, self._spans, self._lines, self._tail_text = width, [], [], None
+            self._width, self._spans, self._lines, self._tail_text, self._marker_for = width, [], [], None, 0
             self._dropped = transcript.dropped
         self._sync_entries(transcript.entries, transcript.dropped)
-        self._marker = self._render(Text(
-            f"… {transcript.trimmed:,} earlier characters not kept here (the journal has them)",
-            self.get_component_rich_style("transcript--trimmed"))) if transcript.trimmed else []
+        if transcript.trimmed != self._marker_for:
+            self._marker_for = transcript.trimmed
+            self._marker = self._render(Text(
+                f"… {transcript.trimmed:,} earlier characters not kept here (the journal has them)",
+                self.get_component_rich_style("transcript--trimmed"))) if transcript.trimmed else []
         if transcript.live != self._tail_text:
             self._tail_text = transcript.live
             text = transcript.live.strip("\n")
