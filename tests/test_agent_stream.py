@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from textual.app import App, ComposeResult
 
 from cockpit.app_streams import StreamDeck, StreamHeader
@@ -24,6 +26,20 @@ def text(task_id: str, chunk: str) -> Event:
 
 def tool_call(task_id: str, path: str) -> Event:
     return event("tool_called", task_id=task_id, tool="read_file", args={"path": path})
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[object]:
+    """Every renderable a stream renders into rows, in order."""
+    rendered: list[object] = []
+    original_render = AgentStream._render
+
+    def counting_render(self, renderable):
+        rendered.append(renderable)
+        return original_render(self, renderable)
+
+    monkeypatch.setattr(AgentStream, "_render", counting_render)
+    return rendered
 
 
 class StreamApp(App[None]):
@@ -93,15 +109,8 @@ def test_a_tool_result_goes_on_the_line_of_its_call():
     assert entry.ok is True and entry.text == "read_file a.py — read a.py (10 bytes)"
 
 
-async def test_hidden_stream_renders_nothing_until_shown(monkeypatch):
-    rendered: list[object] = []
-    original_render = AgentStream._render
-
-    def counting_render(self, renderable):
-        rendered.append(renderable)
-        return original_render(self, renderable)
-
-    monkeypatch.setattr(AgentStream, "_render", counting_render)
+async def test_hidden_stream_renders_nothing_until_shown(renders):
+    rendered = renders
     app = StreamApp(shown=False)
     async with app.run_test(size=(80, 24)) as pilot:
         stream = app.query_one(AgentStream)
@@ -117,15 +126,7 @@ async def test_hidden_stream_renders_nothing_until_shown(monkeypatch):
         assert lines[0] == "── coder speaking" and lines[2].startswith("token0 token1") and "token199" in lines[-1]
 
 
-async def test_finished_blocks_are_rendered_once_and_only_the_live_one_again(monkeypatch):
-    rendered: list[str] = []
-    original_render = AgentStream._render
-
-    def counting_render(self, renderable):
-        rendered.append(getattr(renderable, "markup", None) or str(renderable))
-        return original_render(self, renderable)
-
-    monkeypatch.setattr(AgentStream, "_render", counting_render)
+async def test_finished_blocks_are_rendered_once_and_only_the_live_one_again(renders):
     app = StreamApp()
     async with app.run_test(size=(80, 24)) as pilot:
         stream = app.query_one(AgentStream)
@@ -134,6 +135,7 @@ async def test_finished_blocks_are_rendered_once_and_only_the_live_one_again(mon
             for word in ("alpha ", "beta ", "gamma\n\n"):
                 stream.feed(text("t1", word))
                 await stream.flush_view()
+        rendered = [getattr(renderable, "markup", None) or str(renderable) for renderable in renders]
         assert rendered.count("alpha beta gamma") == 3  # each block once, when it closed
         assert rendered.count("alpha ") == rendered.count("alpha beta ") == 3  # the live block as it grew
         assert stream.text_lines() == ["── coder speaking", *["", "alpha beta gamma"] * 3]
@@ -210,15 +212,8 @@ async def test_deck_shows_streams_side_by_side_when_wide_and_one_when_narrow():
         assert deck.streams["t2"].text_lines() == ["── running", "", "working on t2"]
 
 
-async def test_a_theme_change_re_renders_the_rows_but_focus_does_not(monkeypatch):
-    rendered: list[object] = []
-    original_render = AgentStream._render
-
-    def counting_render(self, renderable):
-        rendered.append(renderable)
-        return original_render(self, renderable)
-
-    monkeypatch.setattr(AgentStream, "_render", counting_render)
+async def test_a_theme_change_re_renders_the_rows_but_focus_does_not(renders):
+    rendered = renders
     app = StreamApp()
     async with app.run_test(size=(80, 24)) as pilot:
         app.theme = "textual-dark"
