@@ -232,3 +232,20 @@ async def test_a_theme_change_re_renders_the_rows_but_focus_does_not(renders):
         await pilot.pause()
         await stream.flush_view()
         assert len(rendered) == 5 and stream._lines[0][0].style.color != colour
+
+
+async def test_a_block_cut_for_length_reads_on_without_a_gap():
+    app = StreamApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        stream = app.query_one(AgentStream)
+        stream.transcript.live_limit = 100
+        stream.feed(event("task_updated", task_id="t1", status="running", agent="coder"))
+        await stream.flush_view()
+        for n in range(20):
+            stream.feed(text("t1", f"line {n}\n"))
+        await stream.flush_view()
+        await pilot.pause()
+        rows = stream.text_lines()
+        assert len(stream.transcript.entries) == 2 and stream.transcript.live_continues  # cut once, still live
+        assert rows[:2] == ["── running", ""] and "" not in rows[2:]  # one block, in two parts: no gap
+        assert rows[-1].endswith("line 19")

@@ -76,7 +76,7 @@ class AgentStream(ScrollView, can_focus=True):
         self._lines: Lines = []  # the closed entries drawn so far
         self._spans: list[tuple[int, int]] = []  # (entry key, rows) of each entry in `_lines`, in order
         self._dropped = 0  # the transcript's `dropped` when `_spans` was last aligned with it
-        self._tail: Lines = []  # the live block, with the blank row above it
+        self._tail: Lines = []  # the live block, with a blank row above it unless it continues the entry above
         self._tail_text: str | None = None  # the live text `_tail` shows
         self._looks: tuple[Any, ...] = ()  # the component styles baked into the rendered rows
         self._restyled = True  # styles changed since `_looks` was taken (a theme, or only focus)
@@ -164,7 +164,8 @@ class AgentStream(ScrollView, can_focus=True):
         if transcript.live != self._tail_text:
             self._tail_text = transcript.live
             text = transcript.live.strip("\n")
-            self._tail = ([[]] if self._lines else []) + self._render(Markdown(text)) if text.strip() else []
+            gap = [[]] if self._lines and not transcript.live_continues else []
+            self._tail = gap + self._render(Markdown(text)) if text.strip() else []
         self.virtual_size = Size(width, len(self._marker) + len(self._lines) + len(self._tail))
         self.refresh()
 

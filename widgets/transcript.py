@@ -100,6 +100,11 @@ class Transcript:
         self._continued = False  # `live` was cut from the entry before it
 
     @property
+    def live_continues(self) -> bool:
+        """The live block goes on from the entry before it (that entry was cut from it): no gap between them."""
+        return self._continued
+
+    @property
     def chars(self) -> int:
         return self._chars + len(self.live)
 
