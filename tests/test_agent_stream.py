@@ -7,6 +7,8 @@ import itertools
 import pytest
 
 from textual.app import App, ComposeResult
+from textual.geometry import Offset
+from textual.selection import Selection
 
 from cockpit.app_streams import StreamDeck, StreamHeader
 from cockpit.events import Event
@@ -249,3 +251,27 @@ async def test_a_block_cut_for_length_reads_on_without_a_gap():
         assert len(stream.transcript.entries) == 2 and stream.transcript.live_continues  # cut once, still live
         assert rows[:2] == ["── running", ""] and "" not in rows[2:]  # one block, in two parts: no gap
         assert rows[-1].endswith("line 19")
+
+
+async def test_text_in_a_stream_can_be_selected_and_copied():
+    app = StreamApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        stream = app.query_one(AgentStream)
+        stream.feed(event("task_updated", task_id="t1", status="running", agent="coder"))
+        stream.feed(text("t1", "The exporter writes one row per invoice.\n\nDone."))
+        await stream.flush_view()
+        await pilot.pause()
+        selection = Selection.from_offsets(Offset(4, 2), Offset(12, 2))
+        assert stream.get_selection(selection) == ("exporter", "\n")
+        app.screen.selections = {stream: selection}
+        await pilot.pause()
+        highlight = app.screen.get_component_rich_style("screen--selection")
+        row = stream.render_line(2)
+        chosen = [segment for segment in row if segment.style and segment.style.bgcolor == highlight.bgcolor]
+        assert "".join(segment.text for segment in chosen) == "exporter"
+        app.screen.clear_selection()
+        await pilot.mouse_down(stream, offset=(6, 3))  # the border and padding, then row 2, column 4
+        await pilot.hover(stream, offset=(14, 3))
+        await pilot.mouse_up(stream, offset=(14, 3))
+        await pilot.press("ctrl+c")
+        assert app.clipboard.strip() == "exporter"

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -128,13 +129,35 @@ class AgentStream(ScrollView, can_focus=True):
         return ["".join(segment.text for segment in line).rstrip() for line in self._marker + self._lines + self._tail]
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        row = self.scroll_offset.y + y
+        width, row = self.size.width, self.scroll_offset.y + y
+        index = row
         for part in (self._marker, self._lines, self._tail):
-            if row < len(part):
-                return Strip(part[row]).crop_extend(0, width, self.rich_style).apply_style(self.rich_style)
-            row -= len(part)
+            if index < len(part):
+                strip = Strip(part[index]).crop_extend(0, width, self.rich_style).apply_style(self.rich_style)
+                return self._selected(strip, row).apply_offsets(0, row)
+            index -= len(part)
         return Strip.blank(width, self.rich_style)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The text under a mouse selection (Textual copies it), as drawn."""
+        return selection.extract("\n".join(self.text_lines())), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
+    def _selected(self, strip: Strip, row: int) -> Strip:
+        """The row with the part of it under the selection highlighted."""
+        selection = self.text_selection
+        span = selection.get_span(row) if selection is not None else None
+        if span is None:
+            return strip
+        start, end = span
+        end = strip.cell_length if end == -1 else min(end, strip.cell_length)
+        if start >= end:
+            return strip
+        before, chosen, after = strip.divide([start, end, strip.cell_length])
+        look = self.screen.get_component_rich_style("screen--selection")
+        return Strip.join([before, Strip(Segment.apply_style(chosen, post_style=look)), after])
 
     def _request_view_sync(self) -> None:
         if self._sync_pending or not self.is_shown():
