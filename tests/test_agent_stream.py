@@ -234,6 +234,18 @@ async def test_a_theme_change_re_renders_the_rows_but_focus_does_not(renders):
         await pilot.pause()
         await stream.flush_view()
         assert len(rendered) == 5 and stream._lines[0][0].style.color != colour
+        assert stream._code_theme == "friendly"  # code blocks highlighted for a light background
+
+
+async def test_markdown_is_drawn_in_the_themes_colours_not_richs_defaults():
+    app = StreamApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        stream = app.query_one(AgentStream)
+        stream.feed(text("t1", "Use `invoice_rows` here.\n\n"))
+        await stream.flush_view()
+        await pilot.pause()
+        (code,) = [segment for line in stream._lines for segment in line if segment.text == "invoice_rows"]
+        assert code.style == stream.get_component_rich_style("transcript--code")
 
 
 async def test_a_block_cut_for_length_reads_on_without_a_gap():

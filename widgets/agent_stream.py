@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markdown import Markdown
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from rich.theme import Theme
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -40,7 +42,8 @@ class AgentStream(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "transcript--tool", "transcript--ok", "transcript--failed", "transcript--status", "transcript--note",
-        "transcript--error", "transcript--trimmed",
+        "transcript--error", "transcript--trimmed", "transcript--code", "transcript--heading", "transcript--link",
+        "transcript--quote",
     }
 
     DEFAULT_CSS = """
@@ -63,6 +66,12 @@ class AgentStream(ScrollView, can_focus=True):
         & > .transcript--note { color: $text-secondary; }
         & > .transcript--error { color: $text-error; text-style: bold; }
         & > .transcript--trimmed { color: $text-muted; text-style: italic; }
+        /* The agents' Markdown, in the theme's colours (rich's defaults are made for a dark terminal). */
+        & > .transcript--code { color: $text-accent; background: $accent 12%; }
+        & > .transcript--heading { color: $text-primary; text-style: bold; }
+        & > .transcript--link { color: $text-primary; text-style: underline; }
+        & > .transcript--quote { color: $text-muted; text-style: italic; }
+        &:ansi > .transcript--code { color: $accent; background: transparent; text-style: bold; }
     }
     """
 
@@ -80,6 +89,8 @@ class AgentStream(ScrollView, can_focus=True):
         self._tail: Lines = []  # the live block, with a blank row above it unless it continues the entry above
         self._tail_text: str | None = None  # the live text `_tail` shows
         self._looks: tuple[Any, ...] = ()  # the component styles baked into the rendered rows
+        self._markdown_theme = Theme()  # rich's Markdown styles, from `_looks`
+        self._code_theme = "monokai"  # the code blocks' highlighting: dark or light, truecolour or ANSI, as the theme
         self._restyled = True  # styles changed since `_looks` was taken (a theme, or only focus)
         self._marker_for = 0  # the `trimmed` count `_marker` tells
 
@@ -175,6 +186,8 @@ class AgentStream(ScrollView, can_focus=True):
             self._restyled, looks = False, tuple(map(self.get_component_rich_style, sorted(self.COMPONENT_CLASSES)))
             if looks != self._looks:
                 self._looks, self._width = looks, 0  # a theme change: colours are baked into the rendered rows
+                self._markdown_theme = self._theme_for_markdown()
+                self._code_theme = _code_theme(self.app.current_theme)
         if width != self._width:
             self._width, self._spans, self._lines, self._tail_text, self._marker_for = width, [], [], None, 0
             self._dropped = transcript.dropped
@@ -188,7 +201,7 @@ class AgentStream(ScrollView, can_focus=True):
             self._tail_text = transcript.live
             text = transcript.live.strip("\n")
             gap = [[]] if self._lines and not transcript.live_continues else []
-            self._tail = gap + self._render(Markdown(text)) if text.strip() else []
+            self._tail = gap + self._render(Markdown(text, code_theme=self._code_theme)) if text.strip() else []
         self.virtual_size = Size(width, len(self._marker) + len(self._lines) + len(self._tail))
         self.refresh()
 
@@ -216,7 +229,7 @@ class AgentStream(ScrollView, can_focus=True):
     def _renderable(self, entry: Entry) -> Any:
         style = self.get_component_rich_style
         if entry.kind == "text":
-            return Markdown(entry.text.strip("\n"))
+            return Markdown(entry.text.strip("\n"), code_theme=self._code_theme)
         if entry.kind == "tool":
             mark, look = {None: ("▸", "transcript--tool"), True: ("✓", "transcript--ok"), False: ("✗", "transcript--failed")}[entry.ok]
             return Text.assemble((f"{mark} ", style(look)), (entry.text, style("transcript--tool")))
@@ -228,5 +241,23 @@ class AgentStream(ScrollView, can_focus=True):
 
     def _render(self, renderable: Any) -> Lines:
         console = self.app.console
-        segments = console.render(renderable, console.options.update_width(self._width))
-        return list(Segment.split_and_crop_lines(segments, self._width, pad=False, include_new_lines=False))
+        with console.use_theme(self._markdown_theme):
+            segments = console.render(renderable, console.options.update_width(self._width))
+            return list(Segment.split_and_crop_lines(segments, self._width, pad=False, include_new_lines=False))
+
+    def _theme_for_markdown(self) -> Theme:
+        style = self.get_component_rich_style
+        heading, link = style("transcript--heading"), style("transcript--link")
+        return Theme({
+            "markdown.code": style("transcript--code"), "markdown.link": link, "markdown.link_url": link,
+            "markdown.block_quote": style("transcript--quote"), "markdown.h1": heading + Style(underline=True),
+            "markdown.h1.border": heading, **{f"markdown.h{level}": heading for level in range(2, 7)},
+            "markdown.item.bullet": style("transcript--heading"), "markdown.item.number": heading,
+        })
+
+
+def _code_theme(theme: Any) -> str:
+    """Syntax highlighting for code blocks that suits the app's theme (rich's ANSI themes keep to 16 colours)."""
+    if getattr(theme, "ansi", False):
+        return "ansi_dark" if theme.dark else "ansi_light"
+    return "monokai" if theme.dark else "friendly"
