@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from bench.common import FrameProbe, LagMeter, make_repo, restored_gc
-from bench.scripted import plan_file, stream_marker, stream_text, stream_tokens
+from bench.scripted import plan_file, prepare_first_turns, stream_marker, stream_text, stream_tokens
 
 APP_SIZE = (200, 50)
 WAIT_S = 600  # a bound on waiting for work that must finish, never a pacing device
@@ -61,6 +61,7 @@ async def run_ours(workdir: Path, agents: int, tokens: int, rate: float, mode: s
 
     repo = make_repo(workdir, max_parallel=agents)
     plan = plan_file(workdir / ".cockpit" / "plan.json", agents, stream_marker(tokens, mode, turns))
+    prepare_first_turns([f"t{index}" for index in range(1, agents + 1)], tokens, mode, turns)
     set_rate(rate)
     engine = open_engine(repo, goal="bench: stream", model="offline", plan_file=plan, interactive=True)
     engine.session.auto_decider = lambda decision: {"approved": True} if decision.kind == "plan" else None

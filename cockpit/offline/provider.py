@@ -78,9 +78,10 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> int:
     return estimate_tokens(json.dumps(messages, default=str, ensure_ascii=False))
 
 
-def turn_pieces(turn: ScriptedTurn, call_prefix: str) -> list[dict[str, Any]]:
-    """The turn as the GenericStreamingChunks to stream (without the final one): words of text, then tool calls."""
-    chunks = [_chunk(text=word) for word in _WORDS.findall(turn.text)]
+def turn_pieces(turn: ScriptedTurn, call_prefix: str) -> list[str | dict[str, Any]]:
+    """What the turn streams (without the final chunk): its words of text (strings, made into chunks as they are
+    sent), then its tool calls as GenericStreamingChunks."""
+    chunks: list[str | dict[str, Any]] = list(_WORDS.findall(turn.text))
     for index, (name, arguments) in enumerate(turn.tool_calls):
         encoded = json.dumps(arguments, ensure_ascii=False)
         pieces = [encoded[i:i + ARGUMENT_PIECE_CHARS] for i in range(0, len(encoded), ARGUMENT_PIECE_CHARS)]
@@ -141,12 +142,12 @@ class Pacer:
         return slice(start, self.sent)
 
 
-def batched_chunks(pieces: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The chunks for pieces sent together: consecutive text pieces joined into one, tool-call pieces as they are."""
+def batched_chunks(pieces: list[str | dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The chunks for pieces sent together: consecutive words joined into one, tool-call pieces as they are."""
     text: list[str] = []
     for piece in pieces:
-        if piece["tool_use"] is None:
-            text.append(piece["text"])
+        if isinstance(piece, str):
+            text.append(piece)
             continue
         if text:
             yield _chunk(text="".join(text))
