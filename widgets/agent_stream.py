@@ -191,17 +191,18 @@ class AgentStream(ScrollView, can_focus=True):
         if width != self._width:
             self._width, self._spans, self._lines, self._tail_text, self._marker_for = width, [], [], None, 0
             self._dropped = transcript.dropped
-        self._sync_entries(transcript.entries, transcript.dropped)
-        if transcript.trimmed != self._marker_for:
-            self._marker_for = transcript.trimmed
-            self._marker = self._render(Text(
-                f"… {transcript.trimmed:,} earlier characters not kept here (the journal has them)",
-                self.get_component_rich_style("transcript--trimmed"))) if transcript.trimmed else []
-        if transcript.live != self._tail_text:
-            self._tail_text = transcript.live
-            text = transcript.live.strip("\n")
-            gap = [[]] if self._lines and not transcript.live_continues else []
-            self._tail = gap + self._render(Markdown(text, code_theme=self._code_theme)) if text.strip() else []
+        with self.app.console.use_theme(self._markdown_theme):  # once per pass, not per render
+            self._sync_entries(transcript.entries, transcript.dropped)
+            if transcript.trimmed != self._marker_for:
+                self._marker_for = transcript.trimmed
+                self._marker = self._render(Text(
+                    f"… {transcript.trimmed:,} earlier characters not kept here (the journal has them)",
+                    self.get_component_rich_style("transcript--trimmed"))) if transcript.trimmed else []
+            if transcript.live != self._tail_text:
+                self._tail_text = transcript.live
+                text = transcript.live.strip("\n")
+                gap = [[]] if self._lines and not transcript.live_continues else []
+                self._tail = gap + self._render(Markdown(text, code_theme=self._code_theme)) if text.strip() else []
         self.virtual_size = Size(width, len(self._marker) + len(self._lines) + len(self._tail))
         self.refresh()
 
@@ -240,10 +241,10 @@ class AgentStream(ScrollView, can_focus=True):
         return Text(f"• {entry.text}", style("transcript--note"))
 
     def _render(self, renderable: Any) -> Lines:
+        """Rows of `renderable` at the stream's width (inside `_sync_view`, which puts the Markdown theme in place)."""
         console = self.app.console
-        with console.use_theme(self._markdown_theme):
-            segments = console.render(renderable, console.options.update_width(self._width))
-            return list(Segment.split_and_crop_lines(segments, self._width, pad=False, include_new_lines=False))
+        segments = console.render(renderable, console.options.update_width(self._width))
+        return list(Segment.split_and_crop_lines(segments, self._width, pad=False, include_new_lines=False))
 
     def _theme_for_markdown(self) -> Theme:
         style = self.get_component_rich_style
@@ -252,7 +253,7 @@ class AgentStream(ScrollView, can_focus=True):
             "markdown.code": style("transcript--code"), "markdown.link": link, "markdown.link_url": link,
             "markdown.block_quote": style("transcript--quote"), "markdown.h1": heading + Style(underline=True),
             "markdown.h1.border": heading, **{f"markdown.h{level}": heading for level in range(2, 7)},
-            "markdown.item.bullet": style("transcript--heading"), "markdown.item.number": heading,
+            "markdown.item.bullet": heading, "markdown.item.number": heading,
         })
 
 

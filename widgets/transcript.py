@@ -140,8 +140,7 @@ class Transcript:
         while (newline := live.find("\n", start)) >= 0:
             line = live[start:newline]
             if self._fence:
-                closing = line.strip()
-                if closing.startswith(self._fence) and not closing.strip(self._fence[0]):
+                if _closes(line, self._fence):
                     self._fence = ""
             elif match := _FENCE.match(line):
                 self._fence = match.group(1)
@@ -159,10 +158,9 @@ class Transcript:
         cut = self.live.rfind("\n", 0, self.live_limit) + 1
         if cut <= self.live_limit // 4:
             cut = len(self.live)
-        opener = _open_fence_line(self.live[:cut])
+        opener, fence = _open_fence(self.live[:cut])
         head, tail = self.live[:cut], self.live[cut:]
         if opener:
-            fence = _FENCE.match(opener).group(1)  # type: ignore[union-attr]
             head, tail = f"{head}{fence}\n", f"{opener}\n{tail}"
         self.live = head
         self._close_live(len(head))
@@ -194,15 +192,19 @@ class Transcript:
             self.dropped += 1
 
 
-def _open_fence_line(text: str) -> str:
-    """The opening line of the code fence still open at the end of `text`, or ""."""
-    opener = ""
+def _closes(line: str, fence: str) -> bool:
+    """Whether `line` closes a code block opened with `fence`: the same character, at least as many, nothing else."""
+    closing = line.strip()
+    return closing.startswith(fence) and not closing.strip(fence[0])
+
+
+def _open_fence(text: str) -> tuple[str, str]:
+    """The opening line and the fence of a code block still open at the end of `text`, or ("", "")."""
+    opener = fence = ""
     for line in text.splitlines():
-        if opener:
-            fence = _FENCE.match(opener).group(1)  # type: ignore[union-attr]
-            closing = line.strip()
-            if closing.startswith(fence) and not closing.strip(fence[0]):
-                opener = ""
-        elif _FENCE.match(line):
-            opener = line
-    return opener
+        if fence:
+            if _closes(line, fence):
+                opener = fence = ""
+        elif match := _FENCE.match(line):
+            opener, fence = line, match.group(1)
+    return opener, fence
