@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .llm_errors import LLMError, classify, unknown_model_error
+from .llm_footprint import MERGE_EVERY, defer_tokenizers, merge_text_chunks
 
 __all__ = ["LLMClient", "LLMError", "ToolCall", "Turn", "load_litellm", "normalize_model", "preflight"]
 
@@ -77,6 +78,7 @@ def _import_litellm() -> Any:
             from .offline.provider import register
 
             register(litellm)
+            defer_tokenizers(litellm)
             _litellm = litellm
     return _litellm
 
@@ -363,6 +365,7 @@ class LLMClient:
     @staticmethod
     async def _read(litellm: Any, model: str, stream: Any, assembly: _TurnAssembly, watch: "_StallWatch") -> None:
         chunks = stream.__aiter__()
+        read = 0
         while True:
             try:
                 chunk = await chunks.__anext__()
@@ -372,6 +375,9 @@ class LLMClient:
                 raise classify(exc, model, litellm) from exc
             watch.seen()
             assembly.add(chunk)
+            read += 1
+            if read % MERGE_EVERY == 0:
+                merge_text_chunks(stream)  # litellm keeps every chunk until the stream ends (see llm_footprint)
             if assembly.finish_reason is not None and assembly.usage is not None:
                 # The turn is complete. Reading on would only let litellm rebuild the whole response from every
                 # chunk in a worker thread, which stalls the loop when many streams end together (bench).

@@ -53,6 +53,7 @@ class ScriptedResponse:
     chunk_chars: int = 4
     prompt_tokens: int | None = None  # default: about chars/4 of the request's messages
     completion_tokens: int | None = None  # default: about chars/4 of what is streamed
+    reports_usage: bool = True  # False: ignore stream_options.include_usage, as some providers do
 
     @classmethod
     def status_error(cls, status: int, message: str = "", retry_after: str | None = None) -> ScriptedResponse:
@@ -168,7 +169,7 @@ class FakeOpenAI:
                       body: dict[str, Any], index: int, record: RecordedRequest) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                      b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = scripted.reports_usage and bool((body.get("stream_options") or {}).get("include_usage"))
         events = _sse_events(scripted, body, index, include_usage)
         for sent, event in enumerate(events):
             if scripted.cut_after is not None and sent >= scripted.cut_after:
