@@ -64,9 +64,8 @@ def _plain_text(chunk: Any) -> str | None:
     content = getattr(delta, "content", None)
     if type(content) is not str or getattr(choice, "index", 0) != 0:
         return None
-    if _carries_more(chunk, _CHUNK_FIELDS) or _carries_more(choice, _CHOICE_FIELDS) or _carries_more(delta, _DELTA_FIELDS):
-        return None
-    return content
+    parts = ((chunk, _CHUNK_FIELDS), (choice, _CHOICE_FIELDS), (delta, _DELTA_FIELDS))
+    return None if any(_carries_more(part, allowed) for part, allowed in parts) else content
 
 
 def _carries_more(model: Any, allowed: frozenset[str]) -> bool:
