@@ -121,3 +121,11 @@ def test_merging_leaves_chunks_that_carry_more_than_text_and_a_role_change_alone
     assert [(c.choices[0].delta.content, c.choices[0].delta.role) for c in Stream.chunks] == [
         ("Hello there", "assistant"), (None, "assistant"), ("again and", "assistant"), ("", None),
         (" on", None), (" and", None), (" on", None)]
+
+
+def test_the_encoding_litellm_hands_custom_providers_loads_when_first_used() -> None:
+    litellm = llm._import_litellm()
+    encoding = litellm.main.encoding
+    assert isinstance(encoding, llm_footprint._LazyEncoding)
+    assert encoding.encode("hello world") == [15339, 1917]  # cl100k_base, loaded now
+    assert encoding.name == "cl100k_base"
