@@ -86,14 +86,13 @@ def defer_tokenizers(litellm: Any) -> None:
     streaming = getattr(getattr(litellm, "litellm_core_utils", None), "streaming_handler", None)
     wrapper = getattr(streaming, "CustomStreamWrapper", None)
     calculator = getattr(litellm, "response_cost_calculator", None)
-    if isinstance(wrapper, type) and callable(calculator) and not getattr(calculator, "_cockpit", False):
+    if isinstance(wrapper, type) and callable(calculator):
 
         def response_cost_calculator(response_object: Any = None, *args: Any, **kwargs: Any) -> Any:
             if isinstance(response_object, wrapper):
                 return None  # a stream not yet read: its price comes from the usage at its end
             return calculator(response_object, *args, **kwargs)
 
-        response_cost_calculator._cockpit = True  # type: ignore[attr-defined]
         litellm.response_cost_calculator = response_cost_calculator
     main = getattr(litellm, "main", None)
     if main is not None and "encoding" not in vars(main) and getattr(main, "_encoding_cache", 0) is None:

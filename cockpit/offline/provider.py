@@ -81,19 +81,19 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> int:
 def turn_pieces(turn: ScriptedTurn, call_prefix: str) -> list[str | dict[str, Any]]:
     """What the turn streams (without the final chunk): its words of text (strings, made into chunks as they are
     sent), then its tool calls as GenericStreamingChunks."""
-    chunks: list[str | dict[str, Any]] = list(_WORDS.findall(turn.text))
+    streamed: list[str | dict[str, Any]] = list(_WORDS.findall(turn.text))
     for index, (name, arguments) in enumerate(turn.tool_calls):
         encoded = json.dumps(arguments, ensure_ascii=False)
         pieces = [encoded[i:i + ARGUMENT_PIECE_CHARS] for i in range(0, len(encoded), ARGUMENT_PIECE_CHARS)]
         for position, piece in enumerate(pieces or [""]):
             first = position == 0
-            chunks.append(_chunk(tool_use={
+            streamed.append(_chunk(tool_use={
                 "id": f"{call_prefix}_{index}" if first else None,
                 "type": "function",
                 "function": {"name": name if first else None, "arguments": piece},
                 "index": index,
             }))
-    return chunks
+    return streamed
 
 
 def final_chunk(turn: ScriptedTurn, prompt: int, completion: int) -> dict[str, Any]:
